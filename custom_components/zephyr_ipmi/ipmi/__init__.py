@@ -1,0 +1,42 @@
+"""IPMI core of Zephyr IPMI: sessions, SDR, sensor readings and vendor logic.
+
+Nothing in this package imports Home Assistant, so it can be read, tested and benchmarked alone.
+The only transport is pyghmi's IPMI 2.0 (RMCP+, lanplus) session; SDR parsing and sensor reading
+decoding follow the IPMI 2.0 specification (sections 35 and 43) and are owned here.
+"""
+
+from .client import BmcClient
+from .errors import (
+    IpmiAuthError,
+    IpmiCompletionCodeError,
+    IpmiConnectionError,
+    IpmiError,
+    IpmiProtocolError,
+    IpmiSessionLimitError,
+)
+from .models import (
+    BmcIdentity,
+    BmcSnapshot,
+    PowerReading,
+    SensorKind,
+    SensorReading,
+    SensorStatus,
+    SdrSensor,
+)
+
+__all__ = [
+    "BmcClient",
+    "BmcIdentity",
+    "BmcSnapshot",
+    "IpmiAuthError",
+    "IpmiCompletionCodeError",
+    "IpmiConnectionError",
+    "IpmiError",
+    "IpmiProtocolError",
+    "IpmiSessionLimitError",
+    "PowerReading",
+    "SdrSensor",
+    "SensorKind",
+    "SensorReading",
+    "SensorStatus",
+]

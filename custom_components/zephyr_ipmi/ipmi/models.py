@@ -1,0 +1,147 @@
+"""Typed models of what a BMC reports: identity, SDR sensors, sensor readings and a poll's snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class SensorKind(StrEnum):
+    """What a sensor measures, derived from its SDR sensor type and base unit (IPMI 2.0 Tables 42-3, 43-15)."""
+
+    TEMPERATURE = "temperature"
+    FAN = "fan"
+    VOLTAGE = "voltage"
+    CURRENT = "current"
+    POWER = "power"
+    ENERGY = "energy"
+    OTHER = "other"
+    DISCRETE = "discrete"
+
+
+class SensorStatus(StrEnum):
+    """Threshold status of a sensor reading (Get Sensor Reading byte 4, IPMI 2.0 §35.14).
+
+    The worst crossed threshold wins: ``non_recoverable`` > ``critical`` > ``non_critical`` > ``ok``.
+    """
+
+    OK = "ok"
+    NON_CRITICAL = "non_critical"
+    CRITICAL = "critical"
+    NON_RECOVERABLE = "non_recoverable"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Conversion:
+    """Reading-to-value conversion of a Full Sensor Record (IPMI 2.0 §36.3).
+
+    ``y = L[(M*x + B*10^k1) * 10^k2]`` where x is the raw byte interpreted per ``analog_format``
+    (0 unsigned, 1 one's complement, 2 two's complement) and L the linearization function
+    (0 linear, 1 ln, 2 log10, 3 log2, 4 e, 5 exp10, 6 exp2, 7 1/x, 8 sqr, 9 cube, 10 sqrt, 11 cube root).
+    """
+
+    m: int
+    b: int
+    k1: int
+    k2: int
+    analog_format: int
+    linearization: int
+
+    def convert(self, raw: int) -> float | None:
+        """Return the value in the sensor's unit for raw byte ``raw`` (0-255), or None if not numeric."""
+        from .sdr import convert_reading  # noqa: PLC0415 - avoids an import cycle
+
+        return convert_reading(self, raw)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SdrSensor:
+    """One readable sensor described by the SDR (Full or Compact Sensor Record, IPMI 2.0 §43.1-43.2).
+
+    ``key`` is stable across restarts and renames: ``"{owner:02x}_{lun}_{number}"`` (sensor owner id,
+    owner LUN, sensor number), which is unique per sensor on a BMC. ``unit`` is the Home Assistant
+    style unit symbol ("°C", "rpm", "V", "A", "W", "%") or None. ``thresholds`` maps the readable
+    thresholds ("lnr", "lcr", "lnc", "unc", "ucr", "unr") to values in ``unit``.
+    """
+
+    key: str
+    record_id: int
+    name: str
+    owner: int
+    lun: int
+    number: int
+    entity_id: int
+    entity_instance: int
+    sensor_type: int
+    reading_type: int
+    kind: SensorKind
+    unit: str | None
+    conversion: Conversion | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def is_threshold(self) -> bool:
+        """True for threshold-based sensors (event/reading type code 0x01), which carry a numeric value."""
+        return self.reading_type == 0x01 and self.conversion is not None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SensorReading:
+    """One decoded Get Sensor Reading answer (IPMI 2.0 §35.14).
+
+    ``value`` is in the sensor's unit (°C, rpm, V, A, W) or None when the BMC reports "reading
+    unavailable" / "scanning disabled" (e.g. the host is powered off). ``states`` is the bit mask of
+    asserted discrete states (offsets 0-14) for discrete sensors, 0 otherwise.
+    """
+
+    value: float | None
+    status: SensorStatus | None
+    available: bool
+    states: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PowerReading:
+    """DCMI Get Power Reading answer, system power statistics mode (DCMI 1.5 §6.6.1), in W."""
+
+    current: float
+    minimum: float
+    maximum: float
+    average: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BmcIdentity:
+    """Who a BMC is: Get Device ID (IPMI 2.0 §20.1), Get System GUID (§22.14) and FRU product/board info."""
+
+    manufacturer_id: int
+    manufacturer: str
+    product_id: int
+    device_id: int
+    device_revision: int
+    firmware: str
+    ipmi_version: str
+    guid: str | None = None
+    model: str | None = None
+    serial: str | None = None
+
+    @property
+    def unique_id(self) -> str:
+        """Stable identity for de-duplication: the system GUID, else manufacturer, product and serial."""
+        if self.guid:
+            return self.guid
+        return f"{self.manufacturer_id}-{self.product_id}-{self.serial or 'unknown'}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BmcSnapshot:
+    """The result of one poll: every sensor reading by ``SdrSensor.key``, chassis power and DCMI power.
+
+    ``power_on`` is None when Get Chassis Status failed; ``power`` is None when DCMI is unsupported.
+    ``errors`` maps sensor keys that could not be read this poll to a short reason.
+    """
+
+    readings: dict[str, SensorReading]
+    power_on: bool | None
+    power: PowerReading | None
+    errors: dict[str, str] = field(default_factory=dict)
