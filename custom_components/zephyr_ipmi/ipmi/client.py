@@ -45,6 +45,13 @@ class BmcClient:
         """Return the readable sensors of the SDR, read once and cached on disk (keyed by SDR timestamps)."""
         raise NotImplementedError
 
+    def check_sdr(self) -> bool:
+        """Ask the BMC whether its SDR changed (Get SDR Repository Info); re-read it if so.
+
+        Returns True when the sensor list changed. Costs one request when nothing changed.
+        """
+        raise NotImplementedError
+
     def poll(self) -> BmcSnapshot:
         """Read every sensor once (one Get Sensor Reading each), chassis status and DCMI power.
 
