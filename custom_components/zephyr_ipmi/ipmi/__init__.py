@@ -18,10 +18,10 @@ from .models import (
     BmcIdentity,
     BmcSnapshot,
     PowerReading,
+    SdrSensor,
     SensorKind,
     SensorReading,
     SensorStatus,
-    SdrSensor,
 )
 
 __all__ = [

@@ -1,0 +1,186 @@
+"""The boundary with pyghmi: one RMCP+ (IPMI 2.0 lanplus) session, and workarounds for pyghmi 1.6.19's defects.
+
+Everything pyghmi-specific lives here; the rest of the core sees ``LanplusSession.request`` (bytes in,
+bytes out, ``IpmiError`` on failure). Known pyghmi defects handled here (see the project's field notes):
+
+* (a) A broken session is kept in pyghmi's registry under ``str`` credentials but removed under
+  ``bytes`` ones, so a new session with ``str`` credentials can get the dead one back forever.
+  Credentials are therefore always passed as ``bytes``.
+* (b) Keepalives are only sent while some thread is inside pyghmi; an idle session expires at the
+  BMC and the next request stalls for about 20 s. ``_Keepalive`` runs pyghmi's event loop with a
+  bounded wait while any session is open, and stops when the last one closes.
+* (d) ``Command.get_sensor_data`` sends two extra Get Device ID requests per poll; the core never
+  calls it and sends Get Sensor Reading itself.
+* (e) A cipher-suite mismatch in Open Session raises ``struct.error``, not ``IpmiException``; it is
+  translated to ``IpmiConnectionError`` like every other failure to reach the BMC.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import struct
+import threading
+from typing import Any
+
+from .errors import (
+    IpmiAuthError,
+    IpmiCompletionCodeError,
+    IpmiConnectionError,
+    IpmiError,
+    IpmiSessionLimitError,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+#: pyghmi error texts that mean the BMC rejected the user name or password (RAKP 2/4).
+_AUTH_MARKERS = ("Incorrect password", "Unauthorized name", "Invalid username", "Unauthorized role")
+#: pyghmi error texts for RMCP+ status 0x01 / 0x0B: no free session (IPMI 2.0 Table 13-15).
+_SESSION_LIMIT_MARKERS = ("Insufficient resources",)
+
+
+def translate_error(err: BaseException) -> IpmiError:
+    """Map an exception raised inside pyghmi to the core's ``IpmiError`` tree.
+
+    pyghmi's messages never contain credentials; the resulting message is safe to log and show.
+    """
+    if isinstance(err, IpmiError):
+        return err
+    if isinstance(err, socket.gaierror):
+        return IpmiConnectionError("host name does not resolve")
+    if isinstance(err, struct.error):
+        # pyghmi defect (e): a cipher-suite mismatch in Open Session surfaces as struct.error.
+        return IpmiConnectionError("the BMC offered no usable cipher suite (lanplus cipher suite 3 is required)")
+    message = str(err.args[0]) if err.args and err.args[0] is not None else ""
+    if any(marker in message for marker in _AUTH_MARKERS):
+        return IpmiAuthError("the BMC rejected the user name or password")
+    if any(marker in message for marker in _SESSION_LIMIT_MARKERS):
+        return IpmiSessionLimitError("the BMC has no free session; close other IPMI clients or wait")
+    if isinstance(err, OSError):
+        return IpmiConnectionError(f"network error: {err.strerror or err}")
+    if not message:
+        return IpmiConnectionError("the BMC did not answer")
+    return IpmiConnectionError(message)
+
+
+class _Keepalive:
+    """Runs pyghmi's event loop in one daemon thread while any session is open (pyghmi defect (b))."""
+
+    #: Longest wait inside pyghmi's loop (s); bounds how long ``release`` may take to stop the thread.
+    TICK = 0.5
+
+    def __init__(self) -> None:
+        """Create the idle keeper; no thread runs until a session acquires it."""
+        self._lock = threading.Lock()
+        self._users = 0
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def acquire(self) -> None:
+        """Count one more open session, starting the thread for the first."""
+        with self._lock:
+            self._users += 1
+            if self._thread is None or not self._thread.is_alive():
+                self._stop = threading.Event()
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._stop,), name="zephyr_ipmi_keepalive", daemon=True
+                )
+                self._thread.start()
+
+    def release(self) -> None:
+        """Count one session less; the last one stops and joins the thread (at most ``TICK`` s)."""
+        with self._lock:
+            self._users = max(0, self._users - 1)
+            if self._users or self._thread is None:
+                return
+            thread, self._thread = self._thread, None
+            self._stop.set()
+        thread.join(timeout=self.TICK * 4)
+
+    def _run(self, stop: threading.Event) -> None:
+        from pyghmi.ipmi.private import session as pyghmi_session  # noqa: PLC0415
+
+        while not stop.is_set():
+            try:
+                pyghmi_session.Session.wait_for_rsp(timeout=self.TICK)
+            except Exception:
+                _LOGGER.debug("pyghmi event loop iteration failed", exc_info=True)
+                stop.wait(self.TICK)
+
+
+KEEPALIVE = _Keepalive()
+
+
+class LanplusSession:
+    """One authenticated RMCP+ session with a BMC, carrying raw IPMI requests.
+
+    Not thread-safe on its own: ``BmcClient`` serialises calls. ``open`` raises ``IpmiAuthError``,
+    ``IpmiSessionLimitError`` or ``IpmiConnectionError``; ``request`` raises
+    ``IpmiCompletionCodeError`` for a non-zero completion code and ``IpmiConnectionError`` when the
+    session is lost (after which ``alive`` is False).
+    """
+
+    def __init__(self, host: str, port: int, username: str, password: str) -> None:
+        """Store where and as whom to log in; nothing is sent yet."""
+        self._host = host
+        self._port = port
+        # pyghmi defect (a): bytes credentials keep its session registry consistent.
+        self._username = username.encode("utf-8")
+        self._password = password.encode("utf-8")
+        self._command: Any = None
+        self.requests = 0
+
+    @property
+    def alive(self) -> bool:
+        """True while the session is logged in and pyghmi has not marked it broken."""
+        command = self._command
+        if command is None:
+            return False
+        ipmi_session = command.ipmi_session
+        return bool(ipmi_session.logged) and not ipmi_session.broken
+
+    def open(self) -> None:
+        """Log in (Get Channel Auth Capabilities, Open Session, RAKP 1-4, Set Session Privilege)."""
+        from pyghmi.ipmi import command as pyghmi_command  # noqa: PLC0415
+
+        self.close()
+        try:
+            self._command = pyghmi_command.Command(
+                bmc=self._host, userid=self._username, password=self._password, port=self._port
+            )
+        except Exception as err:  # noqa: BLE001 - pyghmi raises many types; all become IpmiError here
+            raise translate_error(err) from None
+        KEEPALIVE.acquire()
+
+    def request(self, netfn: int, command: int, data: bytes | tuple[int, ...] = (), *, lun: int = 0) -> bytes:
+        """Send one request and return the response data after the completion code.
+
+        ``netfn`` is the request netfn (even), ``command`` the command byte, ``lun`` the responder LUN.
+        """
+        cmd = self._command
+        if cmd is None or not self.alive:
+            raise IpmiConnectionError("no session with the BMC")
+        self.requests += 1
+        try:
+            response = cmd.raw_command(netfn=netfn, command=command, data=tuple(data), rslun=lun)
+        except Exception as err:  # noqa: BLE001 - pyghmi raises many types; all become IpmiError here
+            raise translate_error(err) from None
+        code = int(response.get("code", 0) or 0)
+        if code:
+            raise IpmiCompletionCodeError(netfn, command, code)
+        if "error" in response:
+            raise IpmiConnectionError(str(response["error"]))
+        return bytes(response.get("data", b""))
+
+    def close(self) -> None:
+        """Log out (best effort) and forget the session."""
+        cmd, self._command = self._command, None
+        if cmd is None:
+            return
+        try:
+            if cmd.ipmi_session.logged and not cmd.ipmi_session.broken:
+                cmd.ipmi_session.logout()
+        except Exception:
+            _LOGGER.debug("logout from %s failed", self._host, exc_info=True)
+        finally:
+            KEEPALIVE.release()
