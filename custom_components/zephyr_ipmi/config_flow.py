@@ -1,0 +1,205 @@
+"""Config flow of Zephyr IPMI: add a BMC, reauthenticate, change its address, set the poll interval."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, override
+
+import probatio
+from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlowWithReload
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SCAN_INTERVAL, CONF_USERNAME
+from homeassistant.core import callback
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+
+from .const import (
+    CONNECT_TIMEOUT,
+    DEFAULT_PORT,
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+    LOGGER,
+    MAX_SCAN_INTERVAL,
+    MIN_SCAN_INTERVAL,
+)
+from .credentials import CredentialsError, async_decrypt_credentials, async_encrypt_credentials
+from .ipmi import BmcClient, BmcIdentity, IpmiAuthError, IpmiConnectionError, IpmiSessionLimitError
+
+_CREDENTIALS_SCHEMA = {
+    probatio.Required(CONF_USERNAME): TextSelector(TextSelectorConfig(autocomplete="username")),
+    probatio.Required(CONF_PASSWORD): TextSelector(
+        TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
+    ),
+}
+_ADDRESS_SCHEMA = {
+    probatio.Required(CONF_HOST): TextSelector(TextSelectorConfig(autocomplete="off")),
+    probatio.Required(CONF_PORT, default=DEFAULT_PORT): cv.port,
+}
+USER_SCHEMA = probatio.Schema({**_ADDRESS_SCHEMA, **_CREDENTIALS_SCHEMA})
+REAUTH_SCHEMA = probatio.Schema(_CREDENTIALS_SCHEMA)
+RECONFIGURE_SCHEMA = probatio.Schema(_ADDRESS_SCHEMA)
+OPTIONS_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL): NumberSelector(
+            NumberSelectorConfig(
+                min=MIN_SCAN_INTERVAL,
+                max=MAX_SCAN_INTERVAL,
+                step=1,
+                mode=NumberSelectorMode.BOX,
+                unit_of_measurement="s",
+            )
+        ),
+    }
+)
+
+
+def _close_quietly(client: BmcClient) -> None:
+    """Log out of a BMC reached only to validate input; a failure to log out changes nothing (blocking)."""
+    try:
+        client.close()
+    except Exception:  # noqa: BLE001 - the flow's outcome is already decided
+        LOGGER.debug("Logging out after validation failed", exc_info=True)
+
+
+def _title(identity: BmcIdentity, host: str) -> str:
+    """Name a BMC by manufacturer and model, or by its address when the model is unknown."""
+    return f"{identity.manufacturer} {identity.model}" if identity.model else host
+
+
+class ZephyrConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add a BMC reached over IPMI 2.0 (RMCP+, lanplus)."""
+
+    VERSION = 1
+
+    @staticmethod
+    @callback
+    @override
+    def async_get_options_flow(config_entry: ConfigEntry) -> ZephyrOptionsFlow:
+        """Return the options flow."""
+        return ZephyrOptionsFlow()
+
+    async def _async_connect(
+        self, host: str, port: int, username: str, password: str
+    ) -> tuple[BmcIdentity | None, dict[str, str]]:
+        """Log in once to check the input; return the BMC's identity, or the errors to show."""
+        client = BmcClient(host, port, username, password, timeout=CONNECT_TIMEOUT)
+        try:
+            return await self.hass.async_add_executor_job(client.connect), {}
+        except IpmiAuthError:
+            error = "invalid_auth"
+        except IpmiSessionLimitError:
+            error = "session_limit"
+        except IpmiConnectionError:
+            error = "cannot_connect"
+        except Exception:  # noqa: BLE001 - shown as "unknown"; the traceback goes to the log
+            LOGGER.exception("Unexpected error connecting to the BMC at %s port %s", host, port)
+            error = "unknown"
+        finally:
+            await self.hass.async_add_executor_job(_close_quietly, client)
+        return None, {"base": error}
+
+    @override
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the BMC's address and credentials, and log in before saving them."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            host, port = user_input[CONF_HOST], user_input[CONF_PORT]
+            username, password = user_input[CONF_USERNAME], user_input[CONF_PASSWORD]
+            identity, errors = await self._async_connect(host, port, username, password)
+            if identity is not None:
+                await self.async_set_unique_id(identity.unique_id)
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(
+                    title=_title(identity, host),
+                    data={
+                        CONF_HOST: host,
+                        CONF_PORT: port,
+                        **await async_encrypt_credentials(self.hass, username, password),
+                    },
+                )
+            user_input = {key: value for key, value in user_input.items() if key != CONF_PASSWORD}
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Start reauthentication after the BMC rejected the stored credentials."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for new credentials, keeping the address, and check they reach the same BMC."""
+        errors: dict[str, str] = {}
+        entry = self._get_reauth_entry()
+        if user_input is not None:
+            username, password = user_input[CONF_USERNAME], user_input[CONF_PASSWORD]
+            identity, errors = await self._async_connect(
+                entry.data[CONF_HOST], entry.data[CONF_PORT], username, password
+            )
+            if identity is not None:
+                await self.async_set_unique_id(identity.unique_id)
+                self._abort_if_unique_id_mismatch()
+                return self.async_update_reload_and_abort(
+                    entry, data_updates=await async_encrypt_credentials(self.hass, username, password)
+                )
+            suggested = {CONF_USERNAME: username}
+        else:
+            suggested = await self._async_stored_username(entry)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=self.add_suggested_values_to_schema(REAUTH_SCHEMA, suggested),
+            description_placeholders={CONF_HOST: entry.data[CONF_HOST]},
+            errors=errors,
+        )
+
+    async def _async_stored_username(self, entry: ConfigEntry) -> dict[str, str]:
+        """Return the entry's user name to suggest, or nothing when it cannot be decrypted."""
+        try:
+            username, _ = await async_decrypt_credentials(self.hass, entry.data)
+        except CredentialsError:
+            return {}
+        return {CONF_USERNAME: username}
+
+    async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Change the BMC's address and port, checking that the same BMC answers there."""
+        errors: dict[str, str] = {}
+        entry = self._get_reconfigure_entry()
+        if user_input is not None:
+            try:
+                username, password = await async_decrypt_credentials(self.hass, entry.data)
+            except CredentialsError:
+                return self.async_abort(reason="credentials_unreadable")
+            host, port = user_input[CONF_HOST], user_input[CONF_PORT]
+            identity, errors = await self._async_connect(host, port, username, password)
+            if identity is not None:
+                await self.async_set_unique_id(identity.unique_id)
+                self._abort_if_unique_id_mismatch()
+                return self.async_update_reload_and_abort(entry, data_updates={CONF_HOST: host, CONF_PORT: port})
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(RECONFIGURE_SCHEMA, user_input or entry.data),
+            errors=errors,
+        )
+
+
+class ZephyrOptionsFlow(OptionsFlowWithReload):
+    """Set how often the BMC is polled; saving reloads the entry."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the scan interval (s)."""
+        if user_input is not None:
+            return self.async_create_entry(data={CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL])})
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                OPTIONS_SCHEMA,
+                {CONF_SCAN_INTERVAL: self.config_entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)},
+            ),
+        )

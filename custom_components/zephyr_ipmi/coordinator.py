@@ -1,0 +1,145 @@
+"""Coordinator of Zephyr IPMI: polls one BMC through its blocking ``BmcClient`` in the executor."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import timedelta
+from time import monotonic
+from typing import override
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_SCAN_INTERVAL
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .const import DEFAULT_SCAN_INTERVAL, DOMAIN, LOGGER, POLL_HISTORY, SDR_CHECK_INTERVAL
+from .ipmi import (
+    BmcClient,
+    BmcIdentity,
+    BmcSnapshot,
+    IpmiAuthError,
+    IpmiConnectionError,
+    IpmiError,
+    PowerReading,
+    SdrSensor,
+)
+
+
+@dataclass(kw_only=True)
+class ZephyrRuntimeData:
+    """What a loaded config entry holds: the BMC's client and its coordinator."""
+
+    client: BmcClient
+    coordinator: ZephyrCoordinator
+
+
+type ZephyrConfigEntry = ConfigEntry[ZephyrRuntimeData]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PollRecord:
+    """One poll, kept for diagnostics: start (ISO 8601, UTC), duration (s), "ok" or the error's class name."""
+
+    start: str
+    duration: float
+    result: str
+
+
+def _as_ha_error(err: IpmiError) -> ConfigEntryAuthFailed | UpdateFailed:
+    """Translate an IPMI error: rejected credentials start reauthentication, anything else fails the update."""
+    if isinstance(err, IpmiAuthError):
+        return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="authentication_failed")
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key="update_failed",
+        translation_placeholders={"error": str(err) or type(err).__name__},
+    )
+
+
+class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
+    """Polls one BMC: sensor readings, chassis power and DCMI power, integrated into energy (kWh)."""
+
+    config_entry: ZephyrConfigEntry
+    identity: BmcIdentity
+    """Set by the first refresh, before any platform is set up."""
+
+    def __init__(self, hass: HomeAssistant, entry: ZephyrConfigEntry, client: BmcClient) -> None:
+        """Prepare polling ``client`` every scan interval (s) of the entry's options."""
+        interval = timedelta(seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL))
+        super().__init__(hass, LOGGER, config_entry=entry, name=f"{DOMAIN} {entry.title}", update_interval=interval)
+        self.client = client
+        self.sensors: dict[str, SdrSensor] = {}
+        self.polls: deque[PollRecord] = deque(maxlen=POLL_HISTORY)
+        self.energy_kwh = 0.0
+        """DCMI energy (kWh) integrated since this coordinator started; the Energy sensor adds its offset."""
+        self._max_gap = 2 * interval.total_seconds()
+        self._last_power: tuple[float, float] | None = None
+        self._sdr_checked_at = 0.0
+
+    @override
+    async def _async_setup(self) -> None:
+        """Connect, check that the host still answers as the configured BMC, and read its SDR."""
+        try:
+            self.identity = await self.hass.async_add_executor_job(self.client.connect)
+            if self.identity.unique_id != self.config_entry.unique_id:
+                raise UpdateFailed(translation_domain=DOMAIN, translation_key="wrong_bmc")
+            await self._async_read_sensors()
+        except IpmiError as err:
+            raise _as_ha_error(err) from err
+
+    @override
+    async def _async_update_data(self) -> BmcSnapshot:
+        """Poll the BMC once, re-reading its sensor list when the hourly SDR check says it changed."""
+        started = dt_util.utcnow()
+        start = monotonic()
+        result = "ok"
+        try:
+            if start - self._sdr_checked_at >= SDR_CHECK_INTERVAL.total_seconds():
+                await self._async_check_sdr()
+            snapshot = await self.hass.async_add_executor_job(self.client.poll)
+        except IpmiError as err:
+            result = type(err).__name__
+            raise _as_ha_error(err) from err
+        except BaseException as err:
+            result = type(err).__name__
+            raise
+        finally:
+            self.polls.append(
+                PollRecord(start=started.isoformat(), duration=round(monotonic() - start, 3), result=result)
+            )
+        self._integrate_power(monotonic(), snapshot.power)
+        return snapshot
+
+    async def _async_read_sensors(self) -> None:
+        """Read the BMC's sensor list (SDR) into ``sensors``, keyed by ``SdrSensor.key``."""
+        sensors = await self.hass.async_add_executor_job(self.client.sensors)
+        self.sensors = {sensor.key: sensor for sensor in sensors}
+        self._sdr_checked_at = monotonic()
+
+    async def _async_check_sdr(self) -> None:
+        """Ask the BMC whether its SDR changed and re-read the sensor list if so."""
+        self._sdr_checked_at = monotonic()
+        try:
+            changed = await self.hass.async_add_executor_job(self.client.check_sdr)
+        except IpmiAuthError, IpmiConnectionError:
+            raise
+        except IpmiError as err:
+            # A BMC that cannot answer this check still polls fine; try again in an hour.
+            LOGGER.debug("Could not check %s for SDR changes: %s", self.name, err)
+            return
+        if changed:
+            await self._async_read_sensors()
+
+    def _integrate_power(self, now: float, power: PowerReading | None) -> None:
+        """Add the energy (kWh) since the last poll by the trapezoid rule; skip gaps over two intervals."""
+        if power is None:
+            self._last_power = None
+            return
+        if self._last_power is not None:
+            then, watts = self._last_power
+            if now - then <= self._max_gap:
+                self.energy_kwh += (watts + power.current) / 2 * (now - then) / 3_600_000
+        self._last_power = (now, power.current)

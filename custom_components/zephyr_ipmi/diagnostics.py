@@ -1,0 +1,30 @@
+"""Diagnostics of Zephyr IPMI: the entry, the BMC's identity and SDR, the last snapshot and recent polls."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+
+from .coordinator import ZephyrConfigEntry
+
+TO_REDACT = {CONF_HOST, CONF_PASSWORD, CONF_USERNAME, "guid", "serial"}
+
+
+async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: ZephyrConfigEntry) -> dict[str, Any]:
+    """Return what a bug report needs, without credentials, address, GUID or serial number."""
+    coordinator = entry.runtime_data.coordinator
+    return {
+        "entry": {
+            "data": async_redact_data(entry.data, TO_REDACT),
+            "options": dict(entry.options),
+        },
+        "identity": async_redact_data(asdict(coordinator.identity), TO_REDACT),
+        "sdr": [asdict(sensor) for sensor in coordinator.sensors.values()],
+        "snapshot": asdict(coordinator.data),
+        "polls": [asdict(poll) for poll in coordinator.polls],
+        "energy_kwh": coordinator.energy_kwh,
+    }

@@ -1,0 +1,320 @@
+"""Tests of the Zephyr IPMI config flow: user, reauth, reconfigure and options."""
+
+from dataclasses import replace
+from unittest.mock import MagicMock
+
+import pytest
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SCAN_INTERVAL, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.zephyr_ipmi.const import DOMAIN
+from custom_components.zephyr_ipmi.credentials import async_decrypt_credentials
+from custom_components.zephyr_ipmi.ipmi import (
+    IpmiAuthError,
+    IpmiConnectionError,
+    IpmiProtocolError,
+    IpmiSessionLimitError,
+)
+
+from .conftest import GUID, HOST, IDENTITY, PASSWORD, PORT, USER_INPUT, USERNAME
+
+pytestmark = pytest.mark.usefixtures("mock_setup_entry")
+
+
+CONNECT_ERRORS = [
+    (IpmiAuthError("Incorrect password provided"), "invalid_auth"),
+    (IpmiSessionLimitError("no free session"), "session_limit"),
+    (IpmiConnectionError("no answer"), "cannot_connect"),
+    (IpmiProtocolError("truncated reply"), "unknown"),
+    (RuntimeError("bug"), "unknown"),
+]
+
+
+async def _assert_credentials(hass: HomeAssistant, entry: MockConfigEntry, username: str, password: str) -> None:
+    """Assert that the entry holds the given credentials, encrypted."""
+    assert username not in entry.data.values()
+    assert password not in entry.data.values()
+    assert await async_decrypt_credentials(hass, entry.data) == (username, password)
+
+
+async def test_user_flow(hass: HomeAssistant, mock_client: MagicMock) -> None:
+    """A BMC that accepts the credentials is added under its GUID, named by its model."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], USER_INPUT)
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Supermicro X11SPM-TF"
+    entry = result["result"]
+    assert entry.unique_id == GUID
+    assert entry.data[CONF_HOST] == HOST
+    assert entry.data[CONF_PORT] == PORT
+    await _assert_credentials(hass, entry, USERNAME, PASSWORD)
+    assert not entry.options
+    mock_client.connect.assert_called_once_with()
+    mock_client.close.assert_called_once_with()
+
+
+async def test_user_flow_title_without_model(hass: HomeAssistant, mock_client: MagicMock) -> None:
+    """A BMC whose model is unknown is named by its address."""
+    mock_client.connect.return_value = replace(IDENTITY, model=None)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER}, data=USER_INPUT)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == HOST
+
+
+@pytest.mark.parametrize(("side_effect", "error"), CONNECT_ERRORS)
+async def test_user_flow_errors(
+    hass: HomeAssistant, mock_client: MagicMock, side_effect: Exception, error: str
+) -> None:
+    """Each failure shows its error, keeps the input but the password, and the flow then recovers."""
+    mock_client.connect.side_effect = side_effect
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER}, data=USER_INPUT)
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": error}
+    suggested = {
+        str(key): key.description.get("suggested_value") for key in result["data_schema"].schema if key.description
+    }
+    assert suggested == {CONF_HOST: HOST, CONF_PORT: PORT, CONF_USERNAME: USERNAME}
+    mock_client.close.assert_called_once_with()
+
+    mock_client.connect.side_effect = None
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], USER_INPUT)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_user_flow_logout_failure_ignored(hass: HomeAssistant, mock_client: MagicMock) -> None:
+    """A BMC that fails to log out after validation is still added."""
+    mock_client.close.side_effect = IpmiConnectionError("gone")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER}, data=USER_INPUT)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_unexpected_error_logged_without_credentials(
+    hass: HomeAssistant, mock_client: MagicMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An unexpected error is logged with its traceback but without the credentials."""
+    mock_client.connect.side_effect = RuntimeError("bug")
+    await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER}, data=USER_INPUT)
+    assert "Unexpected error connecting to the BMC" in caplog.text
+    assert "RuntimeError: bug" in caplog.text
+    assert USERNAME not in caplog.text
+    assert PASSWORD not in caplog.text
+
+
+@pytest.mark.usefixtures("mock_client")
+async def test_user_flow_already_configured(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> None:
+    """A BMC that is already configured is not added twice, whatever address reached it."""
+    mock_config_entry.add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}, data={**USER_INPUT, CONF_HOST: "bmc.example.lan"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_reauth_flow(hass: HomeAssistant, mock_client: MagicMock, mock_config_entry: MockConfigEntry) -> None:
+    """New credentials are checked against the stored address and saved encrypted."""
+    mock_config_entry.add_to_hass(hass)
+    result = await mock_config_entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert result["description_placeholders"][CONF_HOST] == HOST
+    (username_key,) = (key for key in result["data_schema"].schema if key == CONF_USERNAME)
+    assert username_key.description == {"suggested_value": USERNAME}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: "admin", CONF_PASSWORD: "n3w-Passw0rd"}
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert mock_config_entry.data[CONF_HOST] == HOST
+    assert mock_config_entry.data[CONF_PORT] == PORT
+    await _assert_credentials(hass, mock_config_entry, "admin", "n3w-Passw0rd")
+    _, kwargs = mock_client_call(mock_client)
+    assert kwargs == {"host": HOST, "port": PORT, "username": "admin", "password": "n3w-Passw0rd"}
+
+
+def mock_client_call(mock_client: MagicMock) -> tuple[tuple[object, ...], dict[str, object]]:
+    """Return how the last BmcClient was built, with its arguments named."""
+    client_class = mock_client._mock_new_parent
+    args, kwargs = client_class.call_args
+    names = ("host", "port", "username", "password")
+    return (), dict(zip(names, args, strict=False)) | {k: v for k, v in kwargs.items() if k in names}
+
+
+@pytest.mark.parametrize(("side_effect", "error"), CONNECT_ERRORS)
+async def test_reauth_flow_errors(
+    hass: HomeAssistant,
+    mock_client: MagicMock,
+    mock_config_entry: MockConfigEntry,
+    side_effect: Exception,
+    error: str,
+) -> None:
+    """Each failure shows its error and keeps the typed user name; the flow then recovers."""
+    mock_config_entry.add_to_hass(hass)
+    result = await mock_config_entry.start_reauth_flow(hass)
+    mock_client.connect.side_effect = side_effect
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: "admin", CONF_PASSWORD: "wrong"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    (username_key,) = (key for key in result["data_schema"].schema if key == CONF_USERNAME)
+    assert username_key.description == {"suggested_value": "admin"}
+
+    mock_client.connect.side_effect = None
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: "admin", CONF_PASSWORD: "right"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+
+
+async def test_reauth_flow_unreadable_credentials(
+    hass: HomeAssistant, mock_client: MagicMock, mock_config_entry: MockConfigEntry
+) -> None:
+    """When the stored credentials cannot be decrypted, no user name is suggested and new ones are saved."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, CONF_USERNAME: "garbage", CONF_PASSWORD: "garbage"}
+    )
+    result = await mock_config_entry.start_reauth_flow(hass)
+    (username_key,) = (key for key in result["data_schema"].schema if key == CONF_USERNAME)
+    assert not username_key.description
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: USERNAME, CONF_PASSWORD: PASSWORD}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await _assert_credentials(hass, mock_config_entry, USERNAME, PASSWORD)
+
+
+async def test_reauth_flow_other_bmc(
+    hass: HomeAssistant, mock_client: MagicMock, mock_config_entry: MockConfigEntry
+) -> None:
+    """Reauthentication that reaches a different BMC aborts and changes nothing."""
+    mock_config_entry.add_to_hass(hass)
+    data = dict(mock_config_entry.data)
+    mock_client.connect.return_value = replace(IDENTITY, guid="00000000-1111-2222-3333-444444444444")
+    result = await mock_config_entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: "admin", CONF_PASSWORD: "other"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unique_id_mismatch"
+    assert mock_config_entry.data == data
+
+
+async def test_reconfigure_flow(
+    hass: HomeAssistant, mock_client: MagicMock, mock_config_entry: MockConfigEntry
+) -> None:
+    """A new address is saved once the same BMC answers there with the stored credentials."""
+    mock_config_entry.add_to_hass(hass)
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "bmc.example.lan", CONF_PORT: 6230}
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert mock_config_entry.data[CONF_HOST] == "bmc.example.lan"
+    assert mock_config_entry.data[CONF_PORT] == 6230
+    await _assert_credentials(hass, mock_config_entry, USERNAME, PASSWORD)
+    _, kwargs = mock_client_call(mock_client)
+    assert kwargs == {"host": "bmc.example.lan", "port": 6230, "username": USERNAME, "password": PASSWORD}
+
+
+@pytest.mark.parametrize(("side_effect", "error"), CONNECT_ERRORS)
+async def test_reconfigure_flow_errors(
+    hass: HomeAssistant,
+    mock_client: MagicMock,
+    mock_config_entry: MockConfigEntry,
+    side_effect: Exception,
+    error: str,
+) -> None:
+    """Each failure shows its error with the typed address; the flow then recovers."""
+    mock_config_entry.add_to_hass(hass)
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    mock_client.connect.side_effect = side_effect
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "192.0.2.99", CONF_PORT: PORT}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+
+    mock_client.connect.side_effect = None
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "192.0.2.46", CONF_PORT: PORT}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert mock_config_entry.data[CONF_HOST] == "192.0.2.46"
+
+
+async def test_reconfigure_flow_other_bmc(
+    hass: HomeAssistant, mock_client: MagicMock, mock_config_entry: MockConfigEntry
+) -> None:
+    """An address where a different BMC answers is refused."""
+    mock_config_entry.add_to_hass(hass)
+    mock_client.connect.return_value = replace(IDENTITY, guid="00000000-1111-2222-3333-444444444444")
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "192.0.2.99", CONF_PORT: PORT}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unique_id_mismatch"
+    assert mock_config_entry.data[CONF_HOST] == HOST
+
+
+@pytest.mark.usefixtures("mock_client")
+async def test_reconfigure_flow_unreadable_credentials(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> None:
+    """Reconfiguring an entry whose credentials cannot be decrypted asks for reauthentication first."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(mock_config_entry, data={**mock_config_entry.data, CONF_PASSWORD: "x"})
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "192.0.2.99", CONF_PORT: PORT}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "credentials_unreadable"
+
+
+async def test_options_flow(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> None:
+    """The scan interval defaults to 300 s and is saved as whole seconds."""
+    mock_config_entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    (key,) = result["data_schema"].schema
+    assert key.description == {"suggested_value": 300}
+
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: 60.0})
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert mock_config_entry.options == {CONF_SCAN_INTERVAL: 60}
+    assert isinstance(mock_config_entry.options[CONF_SCAN_INTERVAL], int)
+
+
+@pytest.mark.parametrize("value", [9, 3601])
+async def test_options_flow_range(hass: HomeAssistant, mock_config_entry: MockConfigEntry, value: int) -> None:
+    """Scan intervals outside 10-3600 s are refused."""
+    mock_config_entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    with pytest.raises(InvalidData, match="scan_interval"):
+        await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: value})
