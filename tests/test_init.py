@@ -11,7 +11,7 @@ from homeassistant.const import CONF_PASSWORD, CONF_SCAN_INTERVAL, EVENT_HOMEASS
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.zephyr_ipmi.const import CONNECT_TIMEOUT, DOMAIN
+from custom_components.zephyr_ipmi.const import DOMAIN
 from custom_components.zephyr_ipmi.ipmi import IpmiAuthError, IpmiConnectionError
 
 from .conftest import GUID, HOST, IDENTITY, PASSWORD, PORT, USERNAME
@@ -33,7 +33,6 @@ async def test_setup_and_unload(
         USERNAME,
         PASSWORD,
         sdr_cache_dir=Path(hass.config.path(".storage", "zephyr_ipmi_sdr")),
-        timeout=CONNECT_TIMEOUT,
     )
     coordinator = mock_config_entry.runtime_data.coordinator
     assert coordinator.identity == IDENTITY

@@ -14,7 +14,7 @@ from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.storage import STORAGE_DIR
 
-from .const import CONNECT_TIMEOUT, DOMAIN, SDR_CACHE_DIR
+from .const import DOMAIN, SDR_CACHE_DIR
 from .coordinator import ZephyrConfigEntry, ZephyrCoordinator, ZephyrRuntimeData
 from .credentials import CredentialsError, async_decrypt_credentials
 from .ipmi import BmcClient
@@ -35,7 +35,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> bo
         username,
         password,
         sdr_cache_dir=Path(hass.config.path(STORAGE_DIR, SDR_CACHE_DIR)),
-        timeout=CONNECT_TIMEOUT,
     )
     coordinator = ZephyrCoordinator(hass, entry, client)
     try:

@@ -20,7 +20,6 @@ from homeassistant.helpers.selector import (
 )
 
 from .const import (
-    CONNECT_TIMEOUT,
     DEFAULT_PORT,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
@@ -88,7 +87,7 @@ class ZephyrConfigFlow(ConfigFlow, domain=DOMAIN):
         self, host: str, port: int, username: str, password: str
     ) -> tuple[BmcIdentity | None, dict[str, str]]:
         """Log in once to check the input; return the BMC's identity, or the errors to show."""
-        client = BmcClient(host, port, username, password, timeout=CONNECT_TIMEOUT)
+        client = BmcClient(host, port, username, password)
         try:
             return await self.hass.async_add_executor_job(client.connect), {}
         except IpmiAuthError:

@@ -13,9 +13,6 @@ DEFAULT_SCAN_INTERVAL: Final = 300
 MIN_SCAN_INTERVAL: Final = 10
 MAX_SCAN_INTERVAL: Final = 3600
 
-CONNECT_TIMEOUT: Final = 10.0
-"""Seconds a silent BMC may take before connecting gives up."""
-
 SDR_CHECK_INTERVAL: Final = timedelta(hours=1)
 """How often the coordinator asks the BMC whether its SDR (sensor list) changed."""
 

@@ -53,9 +53,9 @@ SDR_CACHE_VERSION = 1
 class BmcClient:
     """One BMC reached over RMCP+ (IPMI 2.0 lanplus), with its SDR cached on disk.
 
-    ``timeout`` (s) bounds how long connecting to a silent BMC may take (pyghmi gives up after about
-    5 s). Raises ``IpmiAuthError`` for rejected credentials, ``IpmiConnectionError`` (and its
-    ``IpmiSessionLimitError``) when the BMC cannot be reached, ``IpmiError`` for anything else.
+    Connecting to a silent BMC fails after about 5 s (pyghmi's login retries). Raises ``IpmiAuthError``
+    for rejected credentials, ``IpmiConnectionError`` (and its ``IpmiSessionLimitError``) when the BMC
+    cannot be reached, ``IpmiError`` for anything else.
     """
 
     def __init__(
@@ -66,12 +66,10 @@ class BmcClient:
         password: str,
         *,
         sdr_cache_dir: Path | None = None,
-        timeout: float = 10.0,
     ) -> None:
         """Store the connection parameters; nothing is sent until ``connect``."""
         self.host = host
         self.port = port
-        self.timeout = timeout
         self._session = LanplusSession(host, port, username, password)
         self._sdr_cache_dir = sdr_cache_dir
         self._lock = threading.Lock()

@@ -9,6 +9,10 @@ bytes out, ``IpmiError`` on failure). Known pyghmi defects handled here (see the
 * (b) Keepalives are only sent while some thread is inside pyghmi; an idle session expires at the
   BMC and the next request stalls for about 20 s. ``_Keepalive`` runs pyghmi's event loop with a
   bounded wait while any session is open, and stops when the last one closes.
+* (f) pyghmi hands the same session object to every ``Command`` with the same host, user and
+  password, so logging out one of them logs out all. ``_HOLDERS`` counts the holders of each pyghmi
+  session; only the last one to close logs out (a config flow checking credentials of a BMC that is
+  already loaded must not end the coordinator's session).
 * (d) ``Command.get_sensor_data`` sends two extra Get Device ID requests per poll; the core never
   calls it and sends Get Sensor Reading itself.
 * (e) A cipher-suite mismatch in Open Session raises ``struct.error``, not ``IpmiException``; it is
@@ -110,6 +114,26 @@ class _Keepalive:
 
 KEEPALIVE = _Keepalive()
 
+_HOLDERS_LOCK = threading.Lock()
+_HOLDERS: dict[int, int] = {}
+"""Number of open ``LanplusSession`` objects per pyghmi session object (by ``id``); see defect (f)."""
+
+
+def _hold(ipmi_session: object) -> None:
+    with _HOLDERS_LOCK:
+        _HOLDERS[id(ipmi_session)] = _HOLDERS.get(id(ipmi_session), 0) + 1
+
+
+def _unhold(ipmi_session: object) -> bool:
+    """Count one holder less; return True when it was the last one."""
+    with _HOLDERS_LOCK:
+        left = _HOLDERS.get(id(ipmi_session), 1) - 1
+        if left > 0:
+            _HOLDERS[id(ipmi_session)] = left
+            return False
+        _HOLDERS.pop(id(ipmi_session), None)
+        return True
+
 
 class LanplusSession:
     """One authenticated RMCP+ session with a BMC, carrying raw IPMI requests.
@@ -150,6 +174,7 @@ class LanplusSession:
             )
         except Exception as err:  # noqa: BLE001 - pyghmi raises many types; all become IpmiError here
             raise translate_error(err) from None
+        _hold(self._command.ipmi_session)
         KEEPALIVE.acquire()
 
     def request(self, netfn: int, command: int, data: bytes | tuple[int, ...] = (), *, lun: int = 0) -> bytes:
@@ -177,9 +202,10 @@ class LanplusSession:
         cmd, self._command = self._command, None
         if cmd is None:
             return
+        ipmi_session = cmd.ipmi_session
         try:
-            if cmd.ipmi_session.logged and not cmd.ipmi_session.broken:
-                cmd.ipmi_session.logout()
+            if _unhold(ipmi_session) and ipmi_session.logged and not ipmi_session.broken:
+                ipmi_session.logout()
         except Exception:
             _LOGGER.debug("logout from %s failed", self._host, exc_info=True)
         finally:
