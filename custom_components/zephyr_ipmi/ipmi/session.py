@@ -7,8 +7,8 @@ bytes out, ``IpmiError`` on failure). Known pyghmi defects handled here (see the
   ``bytes`` ones, so a new session with ``str`` credentials can get the dead one back forever.
   Credentials are therefore always passed as ``bytes``.
 * (b) Keepalives are only sent while some thread is inside pyghmi; an idle session expires at the
-  BMC and the next request stalls for about 20 s. ``_Keepalive`` runs pyghmi's event loop with a
-  bounded wait while any session is open, and stops when the last one closes.
+  BMC and the next request stalls for about 20 s. ``_Keepalive`` sends a cheap request on each
+  session that has been idle for 20 s.
 * (f) pyghmi hands the same session object to every ``Command`` with the same host, user and
   password, so logging out one of them logs out all. ``_HOLDERS`` counts the holders of each pyghmi
   session; only the last one to close logs out (a config flow checking credentials of a BMC that is
@@ -25,6 +25,7 @@ import logging
 import socket
 import struct
 import threading
+import time
 from typing import Any
 
 from .errors import (
@@ -68,22 +69,29 @@ def translate_error(err: BaseException) -> IpmiError:
 
 
 class _Keepalive:
-    """Runs pyghmi's event loop in one daemon thread while any session is open (pyghmi defect (b))."""
+    """Keeps idle sessions alive from one daemon thread (pyghmi defect (b)).
 
-    #: Longest wait inside pyghmi's loop (s); bounds how long ``release`` may take to stop the thread.
-    TICK = 0.5
+    Every ``TICK`` s it sends Get Device ID on each open session that has been idle for ``IDLE`` s,
+    so the BMC's session inactivity timeout (commonly 30-60 s) never expires between polls. It does
+    not run pyghmi's event loop: a second thread inside that loop slows every request of a session
+    by a retransmission timeout (seen: 0.5-1 s stalls). A session busy with a request is skipped.
+    The thread runs while any session is open and stops when the last one closes.
+    """
+
+    TICK = 1.0
+    IDLE = 20.0
 
     def __init__(self) -> None:
-        """Create the idle keeper; no thread runs until a session acquires it."""
+        """Create the keeper; no thread runs until a session is added."""
         self._lock = threading.Lock()
-        self._users = 0
+        self._sessions: set[LanplusSession] = set()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
-    def acquire(self) -> None:
-        """Count one more open session, starting the thread for the first."""
+    def add(self, session: LanplusSession) -> None:
+        """Watch ``session``, starting the thread for the first one."""
         with self._lock:
-            self._users += 1
+            self._sessions.add(session)
             if self._thread is None or not self._thread.is_alive():
                 self._stop = threading.Event()
                 self._thread = threading.Thread(
@@ -91,25 +99,23 @@ class _Keepalive:
                 )
                 self._thread.start()
 
-    def release(self) -> None:
-        """Count one session less; the last one stops and joins the thread (at most ``TICK`` s)."""
+    def remove(self, session: LanplusSession) -> None:
+        """Stop watching ``session``; the last one stops and joins the thread (at most ``TICK`` s)."""
         with self._lock:
-            self._users = max(0, self._users - 1)
-            if self._users or self._thread is None:
+            self._sessions.discard(session)
+            if self._sessions or self._thread is None:
                 return
             thread, self._thread = self._thread, None
             self._stop.set()
-        thread.join(timeout=self.TICK * 4)
+        if thread is not threading.current_thread():
+            thread.join(timeout=self.TICK * 3)
 
     def _run(self, stop: threading.Event) -> None:
-        from pyghmi.ipmi.private import session as pyghmi_session  # noqa: PLC0415
-
-        while not stop.is_set():
-            try:
-                pyghmi_session.Session.wait_for_rsp(timeout=self.TICK)
-            except Exception:
-                _LOGGER.debug("pyghmi event loop iteration failed", exc_info=True)
-                stop.wait(self.TICK)
+        while not stop.wait(self.TICK):
+            with self._lock:
+                sessions = list(self._sessions)
+            for session in sessions:
+                session.keepalive_if_idle(self.IDLE)
 
 
 KEEPALIVE = _Keepalive()
@@ -152,7 +158,10 @@ class LanplusSession:
         self._username = username.encode("utf-8")
         self._password = password.encode("utf-8")
         self._command: Any = None
+        self._lock = threading.Lock()
+        self._last_used = 0.0
         self.requests = 0
+        self.keepalives = 0
 
     @property
     def alive(self) -> bool:
@@ -175,21 +184,17 @@ class LanplusSession:
         except Exception as err:  # noqa: BLE001 - pyghmi raises many types; all become IpmiError here
             raise translate_error(err) from None
         _hold(self._command.ipmi_session)
-        KEEPALIVE.acquire()
+        self._last_used = time.monotonic()
+        KEEPALIVE.add(self)
 
     def request(self, netfn: int, command: int, data: bytes | tuple[int, ...] = (), *, lun: int = 0) -> bytes:
         """Send one request and return the response data after the completion code.
 
         ``netfn`` is the request netfn (even), ``command`` the command byte, ``lun`` the responder LUN.
         """
-        cmd = self._command
-        if cmd is None or not self.alive:
-            raise IpmiConnectionError("no session with the BMC")
-        self.requests += 1
-        try:
-            response = cmd.raw_command(netfn=netfn, command=command, data=tuple(data), rslun=lun)
-        except Exception as err:  # noqa: BLE001 - pyghmi raises many types; all become IpmiError here
-            raise translate_error(err) from None
+        with self._lock:
+            self.requests += 1
+            response = self._raw(netfn, command, tuple(data), lun)
         code = int(response.get("code", 0) or 0)
         if code:
             raise IpmiCompletionCodeError(netfn, command, code)
@@ -197,9 +202,37 @@ class LanplusSession:
             raise IpmiConnectionError(str(response["error"]))
         return bytes(response.get("data", b""))
 
+    def keepalive_if_idle(self, idle: float) -> None:
+        """Send Get Device ID when no request went out for ``idle`` s; skip when a request is under way."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            if self.alive and time.monotonic() - self._last_used >= idle:
+                self.keepalives += 1
+                self._raw(0x06, 0x01, (), 0)
+        except IpmiError as err:
+            # The session is now marked broken; the next poll logs in again.
+            _LOGGER.debug("keepalive to %s failed: %s", self._host, err)
+        finally:
+            self._lock.release()
+
+    def _raw(self, netfn: int, command: int, data: tuple[int, ...], lun: int) -> dict[str, Any]:
+        """Send one request through pyghmi, translating its exceptions; the caller holds ``_lock``."""
+        cmd = self._command
+        if cmd is None or not self.alive:
+            raise IpmiConnectionError("no session with the BMC")
+        try:
+            response: dict[str, Any] = cmd.raw_command(netfn=netfn, command=command, data=data, rslun=lun)
+        except Exception as err:  # noqa: BLE001 - pyghmi raises many types; all become IpmiError here
+            raise translate_error(err) from None
+        finally:
+            self._last_used = time.monotonic()
+        return response
+
     def close(self) -> None:
         """Log out (best effort) and forget the session."""
-        cmd, self._command = self._command, None
+        with self._lock:
+            cmd, self._command = self._command, None
         if cmd is None:
             return
         ipmi_session = cmd.ipmi_session
@@ -209,4 +242,4 @@ class LanplusSession:
         except Exception:
             _LOGGER.debug("logout from %s failed", self._host, exc_info=True)
         finally:
-            KEEPALIVE.release()
+            KEEPALIVE.remove(self)
