@@ -25,6 +25,7 @@ from custom_components.zephyr_ipmi.ipmi import (
     SensorStatus,
 )
 from custom_components.zephyr_ipmi.ipmi.models import Conversion
+from tests.peers.fixtures import ipmi_sim_peer, pyghmi_io_thread  # noqa: F401 - shared fixtures
 
 HOST = "192.0.2.45"
 PORT = 623
@@ -214,3 +215,8 @@ async def init_integration(
     """Set up the integration with the fake BMC."""
     await setup_integration(hass, mock_config_entry, platforms)
     return mock_config_entry
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _pyghmi_io_thread_first(pyghmi_io_thread: None) -> None:
+    """Start pyghmi's process-wide I/O thread before any test's thread snapshot (it never ends)."""
