@@ -218,5 +218,6 @@ async def init_integration(
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _pyghmi_io_thread_first(pyghmi_io_thread: None) -> None:
+def _pyghmi_io_thread_first(request: pytest.FixtureRequest) -> None:
     """Start pyghmi's process-wide I/O thread before any test's thread snapshot (it never ends)."""
+    request.getfixturevalue("pyghmi_io_thread")

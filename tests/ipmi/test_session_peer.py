@@ -35,8 +35,8 @@ def test_dead_login_does_not_poison_the_next_one() -> None:
     with IpmiSimPeer(port=port, username="ADMIN", password="ADMIN") as peer:
         # The defect itself: pyghmi hands back the broken session for str credentials.
         started = time.monotonic()
+        poisoned = pyghmi_command.Command(bmc="127.0.0.1", port=peer.port, userid="ADMIN", password="ADMIN")
         with pytest.raises(IpmiException, match="no longer connected"):
-            poisoned = pyghmi_command.Command(bmc="127.0.0.1", port=peer.port, userid="ADMIN", password="ADMIN")
             poisoned.xraw_command(netfn=0x06, command=0x01)
         assert time.monotonic() - started < 1.0
         # Zephyr's session passes bytes and logs in.
