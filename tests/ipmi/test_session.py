@@ -53,3 +53,35 @@ def test_request_without_session_is_a_connection_error() -> None:
     with pytest.raises(IpmiConnectionError, match="no session"):
         session.request(0x06, 0x01)
     session.close()
+
+
+def test_queued_response_is_not_slept_on() -> None:
+    """pyghmi defect (g): a wait for a BMC whose answer is already queued must return at once.
+
+    pyghmi's own ``_io_wait`` sleeps until its deadline in that case (the retransmission timer, 0.5-1 s);
+    the wrapped one returns immediately, and never sleeps longer than ``WAKE_CAP`` before the caller re-checks.
+    """
+    import time
+    from types import SimpleNamespace
+
+    from pyghmi.ipmi.private import session as pyghmi_session
+
+    from custom_components.zephyr_ipmi.ipmi import session as session_module
+
+    session_module._install_prompt_wakeup()
+    session_module._install_prompt_wakeup()  # installing twice wraps once
+    wrapped = pyghmi_session._io_wait
+    assert wrapped.zephyr_prompt_wakeup
+    addr = ("::ffff:127.0.0.9", 6230, 0, 0)
+    pending = SimpleNamespace(pktqueue=[b"answer"])
+    pyghmi_session.Session.bmc_handlers[addr] = {40000: pending}
+    try:
+        started = time.monotonic()
+        wrapped(5.0, addr)
+        assert time.monotonic() - started < 0.5
+        pending.pktqueue.clear()
+        started = time.monotonic()
+        wrapped(5.0, addr)
+        assert time.monotonic() - started < 0.5
+    finally:
+        del pyghmi_session.Session.bmc_handlers[addr]
