@@ -38,7 +38,7 @@ def test_dead_login_does_not_poison_the_next_one() -> None:
         poisoned = pyghmi_command.Command(bmc="127.0.0.1", port=peer.port, userid="ADMIN", password="ADMIN")
         with pytest.raises(IpmiException, match="no longer connected"):
             poisoned.xraw_command(netfn=0x06, command=0x01)
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 3.0  # at once, not after a 5 s login timeout
         # Zephyr's session passes bytes and logs in.
         session.open()
         try:
