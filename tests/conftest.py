@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
+from bmcsim.pytest_fixture import bmc_sim, bmc_sim_factory  # noqa: F401 - shared fixtures
 from custom_components.zephyr_ipmi.credentials import async_encrypt_credentials
 from custom_components.zephyr_ipmi.ipmi import (
     BmcIdentity,

@@ -91,8 +91,9 @@ def _signed(value: int, bits: int) -> int:
 def decode_id_string(type_length: int, data: bytes) -> str:
     """Decode an SDR/FRU ID string whose type/length byte is ``type_length`` (IPMI 2.0 §43.15).
 
-    Type bits [7:6]: 00 Unicode (UTF-16LE when it looks like it, else Latin-1), 01 BCD plus,
-    10 6-bit packed ASCII, 11 8-bit ASCII + Latin-1. ``data`` holds exactly the string's bytes.
+    Type bits [7:6]: 00 Unicode (UTF-16LE when it looks like it, else UTF-8), 01 BCD plus,
+    10 6-bit packed ASCII, 11 8-bit ASCII + Latin-1 (or UTF-8 when the bytes are valid UTF-8).
+    ``data`` holds exactly the string's bytes.
     NULs, control characters and surrounding spaces are removed. Never raises, never loops.
     """
     kind = type_length >> 6
@@ -105,7 +106,12 @@ def decode_id_string(type_length: int, data: bytes) -> str:
     elif kind == 0b00 and len(data) >= 2 and len(data) % 2 == 0 and data[1::2].count(0) == len(data) // 2:
         text = data.decode("utf-16-le", errors="replace")
     else:
-        text = data.decode("latin-1")
+        # Some firmware stores UTF-8 under "Unicode" or even "8-bit Latin-1"; valid multi-byte UTF-8
+        # is almost never genuine Latin-1 text, so prefer it.
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
     return "".join(ch for ch in text if ch.isprintable()).strip()
 
 

@@ -1,0 +1,141 @@
+"""BmcClient against bmcsim on 127.0.0.1: what ipmi_sim cannot show (odd SDR encodings, DCMI, FRU,
+per-sensor completion codes, session limits, the exact bytes of a steady poll)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bmcsim import Simulator
+from custom_components.zephyr_ipmi.ipmi import (
+    BmcClient,
+    IpmiAuthError,
+    IpmiSessionLimitError,
+    SensorKind,
+)
+
+pytestmark = [pytest.mark.peer, pytest.mark.usefixtures("socket_enabled")]
+
+Factory = Callable[..., Simulator]
+
+
+def _client(sim: Simulator, tmp_path: Path | None = None, password: str | None = None) -> BmcClient:
+    return BmcClient("127.0.0.1", sim.port, "admin", password or "admin", sdr_cache_dir=tmp_path)
+
+
+def test_unusual_id_strings_and_shared_records_decode(bmc_sim_factory: Factory) -> None:
+    sim = bmc_sim_factory("generic")
+    sim.control.set_fault(sdr_quirks=["sixbit", "bcdplus", "unicode", "nulpad", "compact_share"])
+    client = _client(sim)
+    try:
+        names = {s.number: s.name for s in client.sensors()}
+        assert names[0xE0] == "SIXBIT TEMP"
+        assert names[0xE1] == "12-3.4"
+        assert names[0xE2] == "Lüfter Temp"
+        assert names[0xE3] == "NulPad Temp"
+        assert (names[0xE4], names[0xE5]) == ("PSU1", "PSU2")
+        snapshot = client.poll()
+        assert snapshot.readings[next(s.key for s in client.sensors() if s.number == 0xE0)].available
+    finally:
+        client.close()
+
+
+def test_identity_fru_and_dcmi_power(bmc_sim_factory: Factory) -> None:
+    sim = bmc_sim_factory("supermicro-x11")
+    client = _client(sim)
+    try:
+        identity = client.connect()
+        assert identity.manufacturer_id == 10876
+        assert identity.manufacturer == "Supermicro"
+        assert identity.guid
+        assert identity.model
+        assert identity.serial
+        snapshot = client.poll()
+        assert snapshot.power is not None
+        assert snapshot.power.current > 0
+        assert snapshot.power_on is True
+    finally:
+        client.close()
+
+
+def test_steady_poll_sends_one_get_sensor_reading_per_sensor(bmc_sim_factory: Factory, tmp_path: Path) -> None:
+    sim = bmc_sim_factory("supermicro-x11")
+    client = _client(sim, tmp_path)
+    try:
+        client.connect()
+        sensors = client.sensors()
+        client.poll()
+        seq = sim.control.last_seq()
+        client.poll()
+        requests = [r for r in sim.control.request_log(since=seq) if r.kind == "ipmi"]
+        wire = [(r.netfn, r.cmd, bytes(r.data)) for r in requests]
+        expected = [(0x04, 0x2D, bytes([s.number])) for s in sensors]
+        assert wire[: len(sensors)] == expected
+        # Besides the sensors: Get Chassis Status and DCMI Get Power Reading, nothing else.
+        assert wire[len(sensors) :] == [(0x00, 0x01, b""), (0x2C, 0x02, bytes([0xDC, 0x01, 0x00, 0x00]))]
+    finally:
+        client.close()
+
+
+def test_warm_sdr_cache_reads_no_sdr(bmc_sim_factory: Factory, tmp_path: Path) -> None:
+    sim = bmc_sim_factory("supermicro-x11")
+    cold = _client(sim, tmp_path)
+    try:
+        cold.connect()
+        cold_sensors = cold.sensors()
+    finally:
+        cold.close()
+    assert list(tmp_path.glob("sdr-*.json"))
+    seq = sim.control.last_seq()
+    warm = _client(sim, tmp_path)
+    try:
+        warm.connect()
+        assert warm.sensors() == cold_sensors
+    finally:
+        warm.close()
+    sdr_reads = [r for r in sim.control.request_log(since=seq) if r.kind == "ipmi" and (r.netfn, r.cmd) == (0x0A, 0x23)]
+    assert sdr_reads == []
+
+
+def test_one_sensor_with_an_error_costs_only_that_sensor(bmc_sim_factory: Factory) -> None:
+    sim = bmc_sim_factory("supermicro-x11")
+    client = _client(sim)
+    try:
+        sensors = client.sensors()
+        victim = next(s for s in sensors if s.kind is SensorKind.TEMPERATURE)
+        sim.control.set_completion_code(0x04, 0x2D, 0xD5, data_prefix=bytes([victim.number]))
+        snapshot = client.poll()
+        assert snapshot.errors == {victim.key: "completion code 0xD5"}
+        assert len(snapshot.readings) == len(sensors) - 1
+        sim.control.clear_completion_codes()
+        sim.control.set_completion_code(0x04, 0x2D, 0xCB, data_prefix=bytes([victim.number]))
+        reading = client.poll().readings[victim.key]
+        assert (reading.available, reading.value) == (False, None)
+    finally:
+        client.close()
+
+
+def test_session_limit_is_a_clear_error(bmc_sim_factory: Factory) -> None:
+    sim = bmc_sim_factory("generic", users={"admin": "admin", "other": "other"})
+    sim.control.set_fault(session_limit=1)
+    holder = BmcClient("127.0.0.1", sim.port, "other", "other")
+    client = _client(sim)
+    try:
+        holder.connect()
+        with pytest.raises(IpmiSessionLimitError, match="no free session"):
+            client.connect()
+    finally:
+        client.close()
+        holder.close()
+
+
+def test_changed_credentials_are_an_auth_error(bmc_sim_factory: Factory) -> None:
+    sim = bmc_sim_factory("generic")
+    client = _client(sim, password="wrong-password")
+    try:
+        with pytest.raises(IpmiAuthError):
+            client.connect()
+    finally:
+        client.close()
