@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from custom_components.zephyr_ipmi.ipmi.client import sensors_from_records
 from custom_components.zephyr_ipmi.ipmi.models import SensorKind, SensorStatus
 from custom_components.zephyr_ipmi.ipmi.sdr import (
     SdrDecodeError,
+    convert_reading,
     decode_id_string,
     decode_sensor_reading,
     parse_sensor_records,
@@ -123,6 +126,8 @@ def test_id_string_encodings() -> None:
     assert decode_id_string(0x40 | 3, bytes([0x12, 0xB3, 0xC4])) == "12-3.4"
     assert decode_id_string(0x00 | 8, "Fan1".encode("utf-16-le")) == "Fan1"
     assert decode_id_string(0x00 | 4, b"Fan1") == "Fan1"
+    assert decode_id_string(0x00 | 12, "Lüfter Temp".encode()) == "Lüfter Temp"
+    assert decode_id_string(0xC0 | 12, "Lüfter Temp".encode()) == "Lüfter Temp"
 
 
 @pytest.mark.parametrize("id_type", [0b00, 0b01, 0b10, 0b11])
@@ -154,3 +159,38 @@ def test_unusual_records_are_skipped_alone(caplog: pytest.LogCaptureFixture) -> 
 def test_two_sensors_with_the_same_name_are_two_sensors() -> None:
     sensors = sensors_from_records([full_record(1, 0x10, "Temp"), full_record(2, 0x11, "Temp")])
     assert [s.key for s in sensors] == ["20_0_16", "20_0_17"]
+
+
+@pytest.mark.parametrize(
+    ("sensor_type", "base_unit", "units1", "kind", "unit"),
+    [
+        (0x01, 1, 0x00, SensorKind.TEMPERATURE, "°C"),
+        (0x01, 2, 0x00, SensorKind.TEMPERATURE, "°F"),
+        (0x04, 18, 0x00, SensorKind.FAN, "rpm"),
+        (0x04, 0, 0x00, SensorKind.FAN, "rpm"),
+        (0x02, 0, 0x00, SensorKind.VOLTAGE, None),
+        (0x0B, 19, 0x00, SensorKind.OTHER, "Hz"),
+        (0x04, 1, 0x01, SensorKind.OTHER, "%"),
+        (0x0B, 6, 0b0000_0010, SensorKind.OTHER, None),
+        (0x0B, 0, 0x00, SensorKind.OTHER, None),
+    ],
+)
+def test_kind_and_unit(sensor_type: int, base_unit: int, units1: int, kind: SensorKind, unit: str | None) -> None:
+    record = bytearray(full_record(1, 0x10, "S", sensor_type=sensor_type, base_unit=base_unit))
+    record[20] = units1
+    (sensor,) = parse_sensor_records(bytes(record))
+    assert (sensor.kind, sensor.unit) == (kind, unit)
+
+
+def test_discrete_full_record_has_no_conversion() -> None:
+    (sensor,) = parse_sensor_records(full_record(1, 0x10, "Intrusion", sensor_type=0x05, reading_type=0x6F))
+    assert sensor.kind is SensorKind.DISCRETE
+    assert sensor.conversion is None
+    assert decode_sensor_reading(sensor, bytes([0, 0xC0, 0x01])).states == 1
+
+
+def test_no_numeric_format_reads_none() -> None:
+    (sensor,) = parse_sensor_records(full_record(1, 0x10, "T"))
+    assert sensor.conversion is not None
+    assert convert_reading(replace(sensor.conversion, analog_format=3), 10) is None
+    assert convert_reading(replace(sensor.conversion, linearization=1), 0) is None  # ln(0)

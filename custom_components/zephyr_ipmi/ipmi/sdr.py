@@ -143,20 +143,23 @@ def convert_reading(conversion: Conversion, raw: int) -> float | None:
 
 
 def _kind_and_unit(sensor_type: int, units1: int, base_unit: int, reading_type: int) -> tuple[SensorKind, str | None]:
-    """Derive the measurement kind and unit symbol from the sensor type and unit bytes."""
+    """Derive the measurement kind and unit symbol from the sensor type and unit bytes (Table 43-1 byte 21).
+
+    A percentage reading is "%"; a compound unit (base unit divided or multiplied by a modifier unit)
+    has no symbol here and is reported as ``OTHER``; a fan sensor with an unspecified unit reads rpm.
+    """
     if reading_type != READING_TYPE_THRESHOLD or (units1 >> 6) == 0b11:
         return SensorKind.DISCRETE, None
     if units1 & 0x01:
         return SensorKind.OTHER, "%"
-    unit = _UNIT_SYMBOLS.get(base_unit)
-    if base_unit == 7 and ((units1 >> 1) & 0b11) == 0b10:
-        unit = None
-    kind = _KIND_BY_UNIT.get(base_unit) or _KIND_BY_SENSOR_TYPE.get(sensor_type) or SensorKind.OTHER
-    if kind is SensorKind.FAN and base_unit not in (0, 18):
-        kind = SensorKind.OTHER
-    if kind is SensorKind.FAN:
-        unit = "rpm"
-    return kind, unit
+    if (units1 >> 1) & 0b11:
+        return SensorKind.OTHER, None
+    kind = _KIND_BY_UNIT.get(base_unit)
+    if kind is None and base_unit == 0:
+        kind = _KIND_BY_SENSOR_TYPE.get(sensor_type)
+    if kind is None:
+        return SensorKind.OTHER, _UNIT_SYMBOLS.get(base_unit)
+    return kind, "rpm" if kind is SensorKind.FAN else _UNIT_SYMBOLS.get(base_unit)
 
 
 def _alpha_modifier(index: int) -> str:
