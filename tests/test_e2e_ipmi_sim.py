@@ -415,10 +415,6 @@ async def test_password_changed_on_the_bmc_asks_for_reauthentication(
     assert float(_sensor_state(hass, entry, "FAN1").state) == 1800.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sensor.py:129-142: threshold attributes stay in the BMC's unit (°C) while HA converts the state to °F",
-)
 async def test_thresholds_in_the_unit_the_state_is_shown_in(hass: HomeAssistant, peer: IpmiSimPeer) -> None:
     """With US customary units a temperature shows in °F: its thresholds must be in °F too."""
     hass.config.units = US_CUSTOMARY_SYSTEM
@@ -428,7 +424,7 @@ async def test_thresholds_in_the_unit_the_state_is_shown_in(hass: HomeAssistant,
         assert cpu.attributes["unit_of_measurement"] == "°F"
         assert float(cpu.state) == 104.0  # 40 °C
         assert cpu.attributes["status"] == "ok"
-        # ipmitool: upper critical 100 °C = 212 °F. The entity shows 100 next to a reading of 104 °F.
+        # ipmitool: upper critical 100 °C = 212 °F.
         assert cpu.attributes["upper_critical"] == pytest.approx(212.0)
     finally:
         assert await hass.config_entries.async_unload(entry.entry_id)

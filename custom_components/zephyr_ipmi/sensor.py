@@ -14,7 +14,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.components.sensor.const import DEVICE_CLASS_UNITS
+from homeassistant.components.sensor.const import DEVICE_CLASS_UNITS, UNIT_CONVERTERS
 from homeassistant.const import UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -135,11 +135,21 @@ class ZephyrSdrSensor(ZephyrSdrEntity, SensorEntity):
         return {
             "status": status.value if status is not None else None,
             **{
-                THRESHOLD_ATTRIBUTES[name]: value
+                THRESHOLD_ATTRIBUTES[name]: self._in_display_unit(value)
                 for name, value in sdr.thresholds.items()
                 if name in THRESHOLD_ATTRIBUTES
             },
         }
+
+    def _in_display_unit(self, value: float) -> float:
+        """Convert a threshold from the SDR's unit to the unit the state is shown in (e.g. °C → °F)."""
+        native, shown = self.native_unit_of_measurement, self.unit_of_measurement
+        converter = UNIT_CONVERTERS.get(self.device_class) if self.device_class else None
+        if converter is None or native == shown:
+            return value
+        converted = converter.convert(value, native, shown)
+        precision = self._attr_suggested_display_precision
+        return round(converted, precision + 1) if precision is not None else converted
 
 
 class ZephyrPowerSensor(ZephyrEntity, SensorEntity):
