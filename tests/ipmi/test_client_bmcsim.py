@@ -35,7 +35,7 @@ def test_unusual_id_strings_and_shared_records_decode(bmc_sim_factory: Factory) 
         assert names[0xE1] == "12-3.4"
         assert names[0xE2] == "Lüfter Temp"
         assert names[0xE3] == "NulPad Temp"
-        assert (names[0xE4], names[0xE5]) == ("PSU1", "PSU2")
+        assert (names[0xE4], names[0xE5]) == ("PSU 1", "PSU 2")
         snapshot = client.poll()
         assert snapshot.readings[next(s.key for s in client.sensors() if s.number == 0xE0)].available
     finally:
@@ -56,6 +56,15 @@ def test_identity_fru_and_dcmi_power(bmc_sim_factory: Factory) -> None:
         assert snapshot.power is not None
         assert snapshot.power.current > 0
         assert snapshot.power_on is True
+        # A busy BMC (0xC0) costs one DCMI reading; an invalid command (0xC1) means DCMI is unsupported.
+        sim.control.set_completion_code(0x2C, 0x02, 0xC0, count=1)
+        assert client.poll().power is None
+        assert client.poll().power is not None
+        sim.control.set_completion_code(0x2C, 0x02, 0xC1)
+        assert client.poll().power is None
+        seq = sim.control.last_seq()
+        assert client.poll().power is None
+        assert not [r for r in sim.control.request_log(since=seq) if (r.netfn, r.cmd) == (0x2C, 0x02)]
     finally:
         client.close()
 

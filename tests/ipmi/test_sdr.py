@@ -105,12 +105,12 @@ def test_compact_record_with_share_count_gives_one_sensor_each() -> None:
         compact_record(20, 0x70, "PS", share_count=2, modifier_offset=1, instance_increments=True)
     )
     assert [(s.name, s.number, s.key, s.entity_instance) for s in sensors] == [
-        ("PS1", 0x70, "20_0_112", 1),
-        ("PS2", 0x71, "20_0_113", 2),
+        ("PS 1", 0x70, "20_0_112", 1),
+        ("PS 2", 0x71, "20_0_113", 2),
     ]
     assert all(s.kind is SensorKind.DISCRETE for s in sensors)
     alpha = parse_sensor_records(compact_record(21, 0x80, "DIMM", share_count=3, alpha=True))
-    assert [s.name for s in alpha] == ["DIMMA", "DIMMB", "DIMMC"]
+    assert [s.name for s in alpha] == ["DIMM A", "DIMM B", "DIMM C"]
     # Discrete states: offsets 0-7 in byte 3, 8-14 in byte 4.
     reading = decode_sensor_reading(sensors[0], bytes([0x00, 0xC0, 0x03, 0x01]))
     assert reading.states == 0x0103

@@ -42,6 +42,9 @@ CC_RESERVATION_CANCELLED = 0xC5
 CC_CANNOT_RETURN_LENGTH = 0xCA
 CC_NOT_PRESENT = 0xCB
 _CC_TOO_LONG = (0xC7, 0xC8, 0xCA, 0xFF)
+#: Codes that mean a command will never work on this BMC: invalid command, invalid command for the LUN,
+#: invalid data field, insufficient privilege. Others (busy, not now) are retried next poll.
+CC_UNSUPPORTED = frozenset({0xC1, 0xC2, 0xCC, 0xD4})
 
 #: Upper bound on SDR records walked, so a BMC whose "next record id" chain loops cannot hang a setup.
 MAX_SDR_RECORDS = 2048
@@ -134,9 +137,8 @@ class BmcClient:
             return BmcSnapshot(readings=readings, power_on=power_on, power=power, errors=errors)
 
     def close(self) -> None:
-        """Log out and forget the session; a later call reconnects."""
-        with self._lock:
-            self._session.close()
+        """Log out and forget the session; a later call reconnects. Does not wait for a poll under way."""
+        self._session.close()
 
     # -- session -------------------------------------------------------------------------------------
 
@@ -149,6 +151,9 @@ class BmcClient:
         """Return the SDR sensors, read (or loaded from the disk cache) on first use."""
         self._ensure_session()
         if self._sensors is None:
+            if self._identity is None:
+                # The SDR cache is keyed by the BMC's identity; read it first.
+                self._identity = self._read_identity()
             self._load_sdr(self._repository_stamp())
         return self._sensors or []
 
@@ -345,10 +350,13 @@ class BmcClient:
         """DCMI Get Power Reading, system power statistics (DCMI 1.5 §6.6.1); remembered when unsupported."""
         if self._dcmi_supported is False:
             return None
-        data = self._optional(
-            lambda: self._request(NETFN_DCMI, CMD_DCMI_GET_POWER_READING, (DCMI_GROUP, 0x01, 0x00, 0x00))
-        )
-        if data is None or len(data) < 9 or data[0] != DCMI_GROUP:
+        try:
+            data = self._request(NETFN_DCMI, CMD_DCMI_GET_POWER_READING, (DCMI_GROUP, 0x01, 0x00, 0x00))
+        except IpmiCompletionCodeError as err:
+            if err.code in CC_UNSUPPORTED:
+                self._dcmi_supported = False
+            return None
+        if len(data) < 9 or data[0] != DCMI_GROUP:
             self._dcmi_supported = False
             return None
         self._dcmi_supported = True

@@ -246,7 +246,9 @@ def parse_sensor_records(record: bytes) -> list[SdrSensor]:
     for i in range(share_count):
         if share_count > 1:
             suffix = _alpha_modifier(modifier_offset + i) if alpha else str(modifier_offset + i)
-            name = f"{base_name}{suffix}" if base_name else f"Sensor {number + i}"
+            # "PS Status" + 1 reads "PS Status 1"; a name ending in a separator gets none added.
+            separator = "" if base_name[-1:] in (" ", "-", "_") else " "
+            name = f"{base_name}{separator}{suffix}" if base_name else f"Sensor {number + i}"
         else:
             name = base_name or f"Sensor {number}"
         sensors.append(

@@ -19,6 +19,11 @@ bytes out, ``IpmiError`` on failure). Known pyghmi defects handled here (see the
   ``_install_prompt_wakeup`` wraps pyghmi's ``_io_wait``: a directed wait returns at once when the
   session already has a packet queued, and no directed wait sleeps longer than ``WAKE_CAP`` s
   before the caller looks at its queue again (pyghmi's callers loop until their deadline).
+* (h) When a BMC stops answering, pyghmi retransmits with growing timeouts and then logs in again
+  inside the same request, so one request takes 27-30 s to fail and a poll of a dead BMC (and an
+  unload waiting for it) hangs that long. After login the session is set not to re-log in
+  (``logontries = 0``) and to give up once its retransmission timeout passes ``RETRANSMIT_LIMIT``
+  (1 + 2 + 3 s, about 7 s in all); the next poll logs in anew.
 * (d) ``Command.get_sensor_data`` sends two extra Get Device ID requests per poll; the core never
   calls it and sends Get Sensor Reading itself.
 * (e) A cipher-suite mismatch in Open Session raises ``struct.error``, not ``IpmiException``; it is
@@ -126,6 +131,11 @@ class _Keepalive:
 
 KEEPALIVE = _Keepalive()
 
+#: pyghmi's per-session retransmission cap (its timeout grows 1 s per retry from about 1 s); defect (h).
+RETRANSMIT_LIMIT = 3
+#: Longest ``close`` waits for a request under way before dropping the session without logging out (s).
+CLOSE_WAIT = 0.5
+
 #: Longest a directed wait inside pyghmi sleeps before its caller re-checks its packet queue (s); defect (g).
 WAKE_CAP = 0.02
 _WAKEUP_LOCK = threading.Lock()
@@ -217,7 +227,11 @@ class LanplusSession:
             )
         except Exception as err:  # noqa: BLE001 - pyghmi raises many types; all become IpmiError here
             raise translate_error(err) from None
-        _hold(self._command.ipmi_session)
+        ipmi_session = self._command.ipmi_session
+        # Defect (h): no re-login inside a request, and give up after about 7 s of retransmissions.
+        ipmi_session.logontries = 0
+        ipmi_session.maxtimeout = RETRANSMIT_LIMIT
+        _hold(ipmi_session)
         self._last_used = time.monotonic()
         KEEPALIVE.add(self)
 
@@ -264,16 +278,23 @@ class LanplusSession:
         return response
 
     def close(self) -> None:
-        """Log out (best effort) and forget the session."""
-        with self._lock:
-            cmd, self._command = self._command, None
+        """Log out (best effort) and forget the session.
+
+        Never waits long for a request under way (a poll of a dead BMC): after ``CLOSE_WAIT`` s it
+        drops the session without logging out, and the BMC expires it by itself.
+        """
+        cmd, self._command = self._command, None
         if cmd is None:
             return
+        KEEPALIVE.remove(self)
         ipmi_session = cmd.ipmi_session
+        last_holder = _unhold(ipmi_session)
+        if not self._lock.acquire(timeout=CLOSE_WAIT):
+            return
         try:
-            if _unhold(ipmi_session) and ipmi_session.logged and not ipmi_session.broken:
+            if last_holder and ipmi_session.logged and not ipmi_session.broken:
                 ipmi_session.logout()
         except Exception:
             _LOGGER.debug("logout from %s failed", self._host, exc_info=True)
         finally:
-            KEEPALIVE.remove(self)
+            self._lock.release()
