@@ -12,6 +12,7 @@ from bmcsim import Simulator
 from custom_components.zephyr_ipmi.ipmi import (
     BmcClient,
     IpmiAuthError,
+    IpmiProtocolError,
     IpmiSessionLimitError,
     SensorKind,
 )
@@ -148,3 +149,101 @@ def test_changed_credentials_are_an_auth_error(bmc_sim_factory: Factory) -> None
             client.connect()
     finally:
         client.close()
+
+
+def test_sdr_change_is_found_by_check_sdr(bmc_sim_factory: Factory, tmp_path: Path) -> None:
+    sim = bmc_sim_factory("generic")
+    client = _client(sim, tmp_path)
+    try:
+        before = {s.key for s in client.sensors()}
+        seq = sim.control.last_seq()
+        assert client.check_sdr() is False
+        assert [(r.netfn, r.cmd) for r in sim.control.request_log(since=seq) if r.kind == "ipmi"] == [(0x0A, 0x20)]
+        sim.control.set_fault(sdr_quirks=["nulpad"])
+        assert client.check_sdr() is True
+        after = {s.key: s.name for s in client.sensors()}
+        assert set(after) - before == {"20_0_227"}
+        assert after["20_0_227"] == "NulPad Temp"
+    finally:
+        client.close()
+
+
+def test_sdr_read_survives_short_reads_and_cancelled_reservations(bmc_sim_factory: Factory) -> None:
+    sim = bmc_sim_factory("supermicro-x11")
+    reference = _client(sim)
+    try:
+        expected = reference.sensors()
+    finally:
+        reference.close()
+    # 0xCA "cannot return that many bytes": ask for smaller chunks. 0xC5 "reservation cancelled": reserve again.
+    sim.control.set_completion_code(0x0A, 0x23, 0xCA, count=2)
+    sim.control.set_completion_code(0x0A, 0x23, 0xC5, count=1)
+    client = _client(sim)
+    try:
+        assert client.sensors() == expected
+    finally:
+        client.close()
+    sim.control.set_completion_code(0x0A, 0x23, 0xC5)
+    stubborn = _client(sim)
+    try:
+        with pytest.raises(IpmiProtocolError, match="reservation cancelled"):
+            stubborn.sensors()
+    finally:
+        stubborn.close()
+
+
+def test_fru_short_reads_and_unreadable_fru(bmc_sim_factory: Factory) -> None:
+    sim = bmc_sim_factory("supermicro-x11")
+    sim.control.set_completion_code(0x0A, 0x11, 0xCA, count=1)
+    client = _client(sim)
+    try:
+        model = client.connect().model
+        assert model
+    finally:
+        client.close()
+    sim.control.set_completion_code(0x0A, 0x11, 0xD5)
+    unreadable = _client(sim)
+    try:
+        identity = unreadable.connect()
+        assert identity.model is None
+        assert identity.manufacturer == "Supermicro"
+    finally:
+        unreadable.close()
+
+
+def test_empty_sensor_reading_costs_that_sensor(bmc_sim_factory: Factory) -> None:
+    sim = bmc_sim_factory("generic")
+    client = _client(sim)
+    try:
+        victim = client.sensors()[0]
+        sim.control.set_completion_code(0x04, 0x2D, 0x00, data_prefix=bytes([victim.number]))
+        snapshot = client.poll()
+        assert "reading of 0 bytes" in snapshot.errors[victim.key]
+    finally:
+        client.close()
+
+
+def test_damaged_or_unwritable_sdr_cache(
+    bmc_sim_factory: Factory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim = bmc_sim_factory("generic")
+    first = _client(sim, tmp_path)
+    try:
+        expected = first.sensors()
+    finally:
+        first.close()
+    (cache,) = tmp_path.glob("sdr-*.json")
+    cache.write_text("{not json", encoding="utf-8")
+    second = _client(sim, tmp_path)
+    try:
+        assert second.sensors() == expected
+    finally:
+        second.close()
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("", encoding="utf-8")
+    third = _client(sim, blocked)
+    try:
+        assert third.sensors() == expected
+    finally:
+        third.close()
+    assert "Cannot write the SDR cache" in caplog.text
