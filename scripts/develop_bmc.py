@@ -155,7 +155,7 @@ BACKENDS: dict[str, Callable[..., DemoBmc]] = {
     "ipmi_sim": IpmiSimBmc,
     "bmcsim": BmcsimBmc,
 }
-DEFAULT_BACKEND = "ipmi_sim"
+DEFAULT_BACKEND = "bmcsim"
 
 
 def make_bmc(backend: str, port: int, *, profile: str | None = None) -> DemoBmc:
