@@ -158,7 +158,7 @@ class Commands:
         """Set Sensor Thresholds, 35.8: mask bit 0..5 = LNC, LCR, LNR, UNC, UCR, UNR, then 6 raw bytes.
 
         Setting a threshold the SDR does not mark settable answers CCh (X13 boards accept only the lower
-        critical fan threshold, field notes section 2). Raw values are stored as sent: they are already
+        critical fan threshold, docs/ipmi-notes.md §2). Raw values are stored as sent: they are already
         whole steps of the sensor's conversion.
         """
         if len(data) != 8:

@@ -3,7 +3,7 @@
 Sources: IANA enterprise numbers and vendor fan commands from /work/shared/docs/ipmi-field-notes.md
 sections 1 and 2 (Supermicro 10876, Dell 674, Hewlett-Packard 11; Supermicro default fan thresholds
 300/500/700 rpm). Sensor names follow what these boards commonly show in ``ipmitool sdr``; sensor
-numbers, product ids, firmware versions, M/R factors and thresholds other than those in the field notes
+numbers, product ids, firmware versions, M/R factors and thresholds other than those in docs/ipmi-notes.md
 are plausible illustrations, not measurements.
 """
 
@@ -97,12 +97,12 @@ class FanPolicy:
     duty (percent), interpolated linearly; ``floor`` is the minimum automatic duty (percent).
 
     ``override_after`` (s): a manual zone duty written while the mode is not Full is replaced by the
-    BMC's own duty after this long (Supermicro, field notes section 1). ``low_fan_full_speed``: a fan at
+    BMC's own duty after this long (Supermicro, docs/ipmi-notes.md §1). ``low_fan_full_speed``: a fan at
     or below its lower-critical threshold makes the BMC run every fan at 100 % for ``panic_hold``
-    seconds (field notes section 2, "pulsing"). ``revert_after`` (s, None = never): this long after a
+    seconds (docs/ipmi-notes.md §2, "pulsing"). ``revert_after`` (s, None = never): this long after a
     client last set the fan mode (Supermicro 0x30 0x45 0x01, Dell 0x30 0x30 0x01), the BMC returns to
-    ``revert_mode`` on its own and drops manual duties (field notes section 6). ``full_sel_full_speed``:
-    a full SEL pins every fan at 100 % (field notes section 2). ``fan_tau`` (s): fan spin-up/down lag.
+    ``revert_mode`` on its own and drops manual duties (docs/ipmi-notes.md §6). ``full_sel_full_speed``:
+    a full SEL pins every fan at 100 % (docs/ipmi-notes.md §2). ``fan_tau`` (s): fan spin-up/down lag.
     """
 
     curve: tuple[tuple[float, float], ...] = ((35.0, 30.0), (60.0, 50.0), (80.0, 100.0))

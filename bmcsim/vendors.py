@@ -105,7 +105,7 @@ class FanControl:
         """Check for low fans (called after each model step).
 
         A fan at or below its lower-critical threshold starts the BMC's full-speed protection for
-        ``panic_hold`` seconds (field notes section 2).
+        ``panic_hold`` seconds (docs/ipmi-notes.md §2).
         """
         m = self.machine
         if not self.policy.low_fan_full_speed or not m.power_on:
@@ -126,7 +126,7 @@ class FanControl:
 
 
 class SupermicroFans(FanControl):
-    """Supermicro fan modes and zone duties (field notes section 1).
+    """Supermicro fan modes and zone duties (docs/ipmi-notes.md §1).
 
     The zone duty written with ``0x30 0x70 0x66 0x01 <zone> <duty>`` (X10-X14) or ``0x30 0x91 0x5A 0x03
     <0x10+zone> <0..255>`` (X9) sticks only in Full mode; in other modes the BMC replaces it after
@@ -267,7 +267,7 @@ class SupermicroFans(FanControl):
 
 
 class DellFans(FanControl):
-    """Dell iDRAC fan control (field notes section 1).
+    """Dell iDRAC fan control (docs/ipmi-notes.md §1).
 
     ``0x30 0x30 0x01 0x00/0x01`` manual/automatic,
     ``0x30 0x30 0x02 0xFF|<fan> <pct>`` duty; ``0x30 0xCE`` third-party PCIe card cooling response on

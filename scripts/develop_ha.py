@@ -724,6 +724,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
     signal.signal(signal.SIGTERM, _raise_stop)
+    # A shell without job control starts background jobs with SIGINT ignored; Ctrl-C and kill -INT must stop us.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # respect nohup
         signal.signal(signal.SIGHUP, _raise_stop)
     bmc: DemoBmc | None = None

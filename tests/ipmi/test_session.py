@@ -1,4 +1,4 @@
-"""The pyghmi boundary: how pyghmi's failures reach the rest of the core (field notes §3)."""
+"""The pyghmi boundary: how pyghmi's failures reach the rest of the core (docs/ipmi-notes.md §3)."""
 
 from __future__ import annotations
 

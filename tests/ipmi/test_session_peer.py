@@ -1,4 +1,4 @@
-"""The pyghmi boundary against a real IPMI peer (ipmi_sim) on 127.0.0.1: the workarounds of field notes §3."""
+"""The pyghmi boundary against a real IPMI peer (ipmi_sim) on 127.0.0.1: the workarounds of docs/ipmi-notes.md §3."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ def _close(expected: float, actual: float | None, digits: int) -> bool:
 def pyghmi_cmd(
     ipmi_sim_peer: IpmiSimPeer, socket_enabled: None, pyghmi_io_thread: None
 ) -> Iterator[pyghmi_command.Command]:
-    """A logged-in pyghmi session to the peer (bytes credentials, see field notes 3a)."""
+    """A logged-in pyghmi session to the peer (bytes credentials, see docs/ipmi-notes.md §3 (a))."""
     cmd = pyghmi_command.Command(
         bmc=ipmi_sim_peer.host,
         port=ipmi_sim_peer.port,

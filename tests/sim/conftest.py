@@ -47,7 +47,7 @@ def _pyghmi_io_thread() -> None:
 def pyghmi_cmd() -> Iterator[Callable[..., Any]]:
     """Factory for logged-in ``pyghmi.ipmi.command.Command`` objects; each is logged out afterwards.
 
-    Credentials are passed as bytes (field notes section 3, trap (a)).
+    Credentials are passed as bytes (docs/ipmi-notes.md §3 (a)).
     """
     from pyghmi.ipmi import command
 

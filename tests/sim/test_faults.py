@@ -103,7 +103,7 @@ def test_bmc_restart_loses_sessions(bmc_sim_factory: Factory, pyghmi_cmd: Any) -
     assert ipmitool(sim, "raw", "6", "1", check=False, extra=FAST).returncode != 0  # still booting
     assert wait_for(lambda: ipmitool(sim, "raw", "6", "1", check=False, extra=FAST).returncode == 0, 10)
     # pyghmi's old session id is unknown now: the BMC drops its packets until pyghmi logs in again
-    # (about 20 s, field notes section 3).
+    # (about 20 s, docs/ipmi-notes.md §3).
     start = time.monotonic()
     assert cmd.raw_command(0x06, 0x01)["code"] == 0
     assert time.monotonic() - start > 1

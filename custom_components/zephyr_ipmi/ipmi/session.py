@@ -1,7 +1,7 @@
 """The boundary with pyghmi: one RMCP+ (IPMI 2.0 lanplus) session, and workarounds for pyghmi 1.6.19's defects.
 
 Everything pyghmi-specific lives here; the rest of the core sees ``LanplusSession.request`` (bytes in,
-bytes out, ``IpmiError`` on failure). Known pyghmi defects handled here (see the project's field notes):
+bytes out, ``IpmiError`` on failure). Known pyghmi defects handled here (see docs/ipmi-notes.md):
 
 * (a) A broken session is kept in pyghmi's registry under ``str`` credentials but removed under
   ``bytes`` ones, so a new session with ``str`` credentials can get the dead one back forever.
