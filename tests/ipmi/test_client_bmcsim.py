@@ -12,6 +12,7 @@ from bmcsim import Simulator
 from custom_components.zephyr_ipmi.ipmi import (
     BmcClient,
     IpmiAuthError,
+    IpmiConnectionError,
     IpmiProtocolError,
     IpmiSessionLimitError,
     SensorKind,
@@ -247,3 +248,45 @@ def test_damaged_or_unwritable_sdr_cache(
     finally:
         third.close()
     assert "Cannot write the SDR cache" in caplog.text
+
+
+def test_a_silent_bmc_does_not_stop_the_others(bmc_sim_factory: Factory) -> None:
+    """pyghmi defect (i): a session timing out must not deadlock the polls of other BMCs."""
+    import threading
+    import time
+
+    sims = [bmc_sim_factory("generic") for _ in range(4)]
+    clients = [_client(sim) for sim in sims]
+    try:
+        for client in clients:
+            client.sensors()
+        sims[0].control.set_fault(silent=True)
+        done = dict.fromkeys(range(1, 4), 0)
+        failed: list[BaseException] = []
+        stop = time.monotonic() + 9  # longer than the silent BMC's failing poll (about 7 s)
+
+        def poll_silent() -> None:
+            with pytest.raises(IpmiConnectionError):
+                clients[0].poll()
+
+        def poll_healthy(i: int) -> None:
+            try:
+                while time.monotonic() < stop:
+                    clients[i].poll()
+                    done[i] += 1
+            except BaseException as err:  # noqa: BLE001 - reported below
+                failed.append(err)
+
+        threads = [threading.Thread(target=poll_silent)]
+        threads += [threading.Thread(target=poll_healthy, args=(i,)) for i in range(1, 4)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        for thread in threads:
+            thread.join(timeout=max(0.1, deadline - time.monotonic()))
+        assert not any(thread.is_alive() for thread in threads), "polls deadlocked"
+        assert failed == []
+        assert all(count > 10 for count in done.values()), done
+    finally:
+        for client in clients:
+            client.close()

@@ -68,8 +68,8 @@ def test_queued_response_is_not_slept_on() -> None:
 
     from custom_components.zephyr_ipmi.ipmi import session as session_module
 
-    session_module._install_prompt_wakeup()
-    session_module._install_prompt_wakeup()  # installing twice wraps once
+    session_module._install_pyghmi_workarounds()
+    session_module._install_pyghmi_workarounds()  # installing twice wraps once
     wrapped = pyghmi_session._io_wait
     assert wrapped.zephyr_prompt_wakeup
     addr = ("::ffff:127.0.0.9", 6230, 0, 0)
@@ -85,3 +85,13 @@ def test_queued_response_is_not_slept_on() -> None:
         assert time.monotonic() - started < 0.5
     finally:
         del pyghmi_session.Session.bmc_handlers[addr]
+
+
+def test_pyghmi_session_locks_are_one_lock() -> None:
+    """pyghmi defect (i): with two locks taken in opposite orders, one dead BMC deadlocks the others."""
+    from pyghmi.ipmi.private import session as pyghmi_session
+
+    from custom_components.zephyr_ipmi.ipmi import session as session_module
+
+    session_module._install_pyghmi_workarounds()
+    assert pyghmi_session.KEEPALIVE_SESSIONS is pyghmi_session.WAITING_SESSIONS

@@ -16,7 +16,7 @@ bytes out, ``IpmiError`` on failure). Known pyghmi defects handled here (see doc
 * (g) A response that pyghmi's I/O thread receives before the requesting thread has registered its
   wait is queued for the session but wakes nobody: the requester sleeps until its retransmission
   timer fires (0.5-1 s) although the answer is there (seen on about 1 % of requests on loopback).
-  ``_install_prompt_wakeup`` wraps pyghmi's ``_io_wait``: a directed wait returns at once when the
+  ``_install_pyghmi_workarounds`` wraps pyghmi's ``_io_wait``: a directed wait returns at once when the
   session already has a packet queued, and no directed wait sleeps longer than ``WAKE_CAP`` s
   before the caller looks at its queue again (pyghmi's callers loop until their deadline).
 * (h) When a BMC stops answering, pyghmi retransmits with growing timeouts and then logs in again
@@ -24,6 +24,11 @@ bytes out, ``IpmiError`` on failure). Known pyghmi defects handled here (see doc
   unload waiting for it) hangs that long. After login the session is set not to re-log in
   (``logontries = 0``) and to give up once its retransmission timeout passes ``RETRANSMIT_LIMIT``
   (1 + 2 + 3 s, about 7 s in all); the next poll logs in anew.
+* (i) Lock-order inversion: a session that times out is marked broken while its thread holds
+  pyghmi's ``WAITING_SESSIONS`` lock and then takes ``KEEPALIVE_SESSIONS``; any other session
+  sending a request holds ``KEEPALIVE_SESSIONS`` and then takes ``WAITING_SESSIONS``. One dead BMC
+  thus deadlocks every other BMC's polls. Both names are made one re-entrant lock, and a session
+  being marked broken skips its Close Session (it would wait on a dead BMC while holding that lock).
 * (d) ``Command.get_sensor_data`` sends two extra Get Device ID requests per poll; the core never
   calls it and sends Get Sensor Reading itself.
 * (e) A cipher-suite mismatch in Open Session raises ``struct.error``, not ``IpmiException``; it is
@@ -141,8 +146,8 @@ WAKE_CAP = 0.02
 _WAKEUP_LOCK = threading.Lock()
 
 
-def _install_prompt_wakeup() -> None:
-    """Wrap pyghmi's ``_io_wait`` once per process so a queued response is never slept on (defect (g))."""
+def _install_pyghmi_workarounds() -> None:
+    """Patch pyghmi's session module once per process for defects (g) and (i) above."""
     from pyghmi.ipmi.private import session as pyghmi_session  # noqa: PLC0415
 
     with _WAKEUP_LOCK:
@@ -161,6 +166,16 @@ def _install_prompt_wakeup() -> None:
 
         _io_wait.zephyr_prompt_wakeup = True  # type: ignore[attr-defined]
         pyghmi_session._io_wait = _io_wait
+
+        # Defect (i): pyghmi looks both locks up as module globals at each use, so one object serves both.
+        pyghmi_session.KEEPALIVE_SESSIONS = pyghmi_session.WAITING_SESSIONS
+        mark_broken = pyghmi_session.Session._mark_broken
+
+        def _mark_broken(self: Any, error: Any = None) -> None:
+            self.logged = 0  # no Close Session to a BMC that stopped answering
+            mark_broken(self, error)
+
+        pyghmi_session.Session._mark_broken = _mark_broken
 
 
 _HOLDERS_LOCK = threading.Lock()
@@ -220,7 +235,7 @@ class LanplusSession:
         from pyghmi.ipmi import command as pyghmi_command  # noqa: PLC0415
 
         self.close()
-        _install_prompt_wakeup()
+        _install_pyghmi_workarounds()
         try:
             self._command = pyghmi_command.Command(
                 bmc=self._host, userid=self._username, password=self._password, port=self._port
