@@ -15,6 +15,7 @@ from custom_components.zephyr_ipmi.credentials import async_decrypt_credentials
 from custom_components.zephyr_ipmi.ipmi import (
     IpmiAuthError,
     IpmiConnectionError,
+    IpmiCompletionCodeError,
     IpmiProtocolError,
     IpmiSessionLimitError,
 )
@@ -28,7 +29,8 @@ CONNECT_ERRORS = [
     (IpmiAuthError("Incorrect password provided"), "invalid_auth"),
     (IpmiSessionLimitError("no free session"), "session_limit"),
     (IpmiConnectionError("no answer"), "cannot_connect"),
-    (IpmiProtocolError("truncated reply"), "unknown"),
+    (IpmiProtocolError("truncated reply"), "cannot_connect"),
+    (IpmiCompletionCodeError(0x06, 0x01, 0xC0), "cannot_connect"),
     (RuntimeError("bug"), "unknown"),
 ]
 
@@ -318,3 +320,21 @@ async def test_options_flow_range(hass: HomeAssistant, mock_config_entry: MockCo
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
     with pytest.raises(InvalidData, match="scan_interval"):
         await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: value})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        (CONF_USERNAME, "operator-account-1", "username_too_long"),
+        (CONF_PASSWORD, "ä" * 11, "password_too_long"),
+    ],
+)
+async def test_user_flow_rejects_credentials_ipmi_cannot_hold(
+    hass: HomeAssistant, mock_client: MagicMock, field: str, value: str, error: str
+) -> None:
+    """User names over 16 bytes and passwords over 20 bytes never reach the BMC; the field says why."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {**USER_INPUT, field: value})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: error}
+    mock_client.connect.assert_not_called()

@@ -26,7 +26,8 @@ def test_used_keys_translated() -> None:
     ):
         assert keys <= set(STRINGS["entity"][platform])
     assert set(re.findall(r'reason="(\w+)"', source)) <= set(STRINGS["config"]["abort"])
-    assert set(re.findall(r'error = "(\w+)"', source)) == set(STRINGS["config"]["error"])
+    used = set(re.findall(r'error = "(\w+)"', source)) | set(re.findall(r'\{CONF_\w+: "(\w+)"\}', source))
+    assert used == set(STRINGS["config"]["error"])
     icons = json.loads((INTEGRATION / "icons.json").read_text(encoding="utf-8"))
     for platform, keys in icons["entity"].items():
         assert set(keys) <= set(STRINGS["entity"][platform])

@@ -28,7 +28,10 @@ from .const import (
     MIN_SCAN_INTERVAL,
 )
 from .credentials import CredentialsError, async_decrypt_credentials, async_encrypt_credentials
-from .ipmi import BmcClient, BmcIdentity, IpmiAuthError, IpmiConnectionError, IpmiSessionLimitError
+from .ipmi import BmcClient, BmcIdentity, IpmiAuthError, IpmiError, IpmiSessionLimitError
+
+MAX_USERNAME_BYTES = 16
+MAX_PASSWORD_BYTES = 20
 
 _CREDENTIALS_SCHEMA = {
     probatio.Required(CONF_USERNAME): TextSelector(TextSelectorConfig(autocomplete="username")),
@@ -87,6 +90,12 @@ class ZephyrConfigFlow(ConfigFlow, domain=DOMAIN):
         self, host: str, port: int, username: str, password: str
     ) -> tuple[BmcIdentity | None, dict[str, str]]:
         """Log in once to check the input; return the BMC's identity, or the errors to show."""
+        # IPMI 2.0 stores user names of at most 16 bytes and passwords of at most 20 (§13.8, §22.29):
+        # a longer one can never log in, and trying would count as a failed login at the BMC.
+        if len(username.encode()) > MAX_USERNAME_BYTES:
+            return None, {CONF_USERNAME: "username_too_long"}
+        if len(password.encode()) > MAX_PASSWORD_BYTES:
+            return None, {CONF_PASSWORD: "password_too_long"}
         client = BmcClient(host, port, username, password)
         try:
             return await self.hass.async_add_executor_job(client.connect), {}
@@ -94,7 +103,8 @@ class ZephyrConfigFlow(ConfigFlow, domain=DOMAIN):
             error = "invalid_auth"
         except IpmiSessionLimitError:
             error = "session_limit"
-        except IpmiConnectionError:
+        except IpmiError:
+            # Lost or refused session, a busy BMC (completion code), a malformed answer: all mean "try again".
             error = "cannot_connect"
         except Exception:  # noqa: BLE001 - shown as "unknown"; the traceback goes to the log
             LOGGER.exception("Unexpected error connecting to the BMC at %s port %s", host, port)

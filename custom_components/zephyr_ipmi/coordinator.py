@@ -23,6 +23,7 @@ from .ipmi import (
     IpmiAuthError,
     IpmiConnectionError,
     IpmiError,
+    IpmiWrongBmcError,
     PowerReading,
     SdrSensor,
 )
@@ -52,6 +53,8 @@ def _as_ha_error(err: IpmiError) -> ConfigEntryAuthFailed | UpdateFailed:
     """Translate an IPMI error: rejected credentials start reauthentication, anything else fails the update."""
     if isinstance(err, IpmiAuthError):
         return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="authentication_failed")
+    if isinstance(err, IpmiWrongBmcError):
+        return UpdateFailed(translation_domain=DOMAIN, translation_key="wrong_bmc")
     return UpdateFailed(
         translation_domain=DOMAIN,
         translation_key="update_failed",

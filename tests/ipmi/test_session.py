@@ -27,7 +27,14 @@ from custom_components.zephyr_ipmi.ipmi.session import LanplusSession, translate
             "no free session",
         ),
         (IpmiException(None), IpmiConnectionError, "did not answer"),
-        (IpmiException("Session no longer connected"), IpmiConnectionError, "Session no longer connected"),
+        (IpmiException("Session no longer connected"), IpmiConnectionError, "did not answer"),
+        # pyghmi's free text may name the user: it is never passed on.
+        (
+            IpmiException("Failed to establish session while requesting privelege level 3 for b'operator'"),
+            IpmiConnectionError,
+            "refused the session (IpmiException)",
+        ),
+        (IpmiException("Invalid role in RAKP2"), IpmiConnectionError, "refused the session"),
         # pyghmi defect (e): a cipher-suite mismatch in Open Session raises struct.error.
         (struct.error("unpack requires a buffer of 4 bytes"), IpmiConnectionError, "cipher suite"),
         (socket.gaierror(-2, "Name or service not known"), IpmiConnectionError, "does not resolve"),

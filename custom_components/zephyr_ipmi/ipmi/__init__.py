@@ -13,6 +13,7 @@ from .errors import (
     IpmiError,
     IpmiProtocolError,
     IpmiSessionLimitError,
+    IpmiWrongBmcError,
 )
 from .models import (
     BmcIdentity,
@@ -34,6 +35,7 @@ __all__ = [
     "IpmiError",
     "IpmiProtocolError",
     "IpmiSessionLimitError",
+    "IpmiWrongBmcError",
     "PowerReading",
     "SdrSensor",
     "SensorKind",

@@ -17,7 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import IpmiCompletionCodeError, IpmiConnectionError, IpmiError, IpmiProtocolError
+from .errors import (
+    IpmiCompletionCodeError,
+    IpmiConnectionError,
+    IpmiError,
+    IpmiProtocolError,
+    IpmiWrongBmcError,
+)
 from .fru import FruInfo, parse_fru
 from .iana import manufacturer_name
 from .models import BmcIdentity, BmcSnapshot, PowerReading, SdrSensor, SensorReading
@@ -46,6 +52,8 @@ _CC_TOO_LONG = (0xC7, 0xC8, 0xCA, 0xFF)
 #: invalid data field, insufficient privilege. Others (busy, not now) are retried next poll.
 CC_UNSUPPORTED = frozenset({0xC1, 0xC2, 0xCC, 0xD4})
 
+#: The BMC's IPMB slave address, owner of the sensors it reads itself (IPMI 2.0 §5.5).
+BMC_ADDRESS = 0x20
 #: Upper bound on SDR records walked, so a BMC whose "next record id" chain loops cannot hang a setup.
 MAX_SDR_RECORDS = 2048
 #: Bytes asked per Get SDR / Read FRU Data request; many BMCs refuse more than about 32.
@@ -143,9 +151,14 @@ class BmcClient:
     # -- session -------------------------------------------------------------------------------------
 
     def _ensure_session(self) -> None:
-        """Log in when there is no live session (first use, BMC restart, lost session)."""
+        """Log in when there is no live session (first use, BMC restart, lost session).
+
+        A new login to a BMC whose identity is known checks that the same BMC answers
+        (``IpmiWrongBmcError`` otherwise).
+        """
         if not self._session.alive:
             self._session.open()
+            self._check_same_bmc()
 
     def _loaded_sensors(self) -> list[SdrSensor]:
         """Return the SDR sensors, read (or loaded from the disk cache) on first use."""
@@ -175,10 +188,7 @@ class BmcClient:
         if len(data) < 11:
             raise IpmiProtocolError(f"Get Device ID answered {len(data)} bytes, 11 expected")
         manufacturer_id = data[6] | (data[7] << 8) | ((data[8] & 0x0F) << 16)
-        guid_data = self._optional(lambda: self._request(NETFN_APP, CMD_GET_SYSTEM_GUID))
-        guid = None
-        if guid_data and len(guid_data) >= 16 and guid_data[:16] not in (bytes(16), b"\xff" * 16):
-            guid = str(uuid.UUID(bytes_le=bytes(guid_data[:16])))
+        guid = self._read_guid()
         fru = self._read_fru()
         return BmcIdentity(
             manufacturer_id=manufacturer_id,
@@ -192,6 +202,30 @@ class BmcClient:
             model=fru.product_name or fru.board_product,
             serial=fru.product_serial or fru.board_serial,
         )
+
+    def _read_guid(self) -> str | None:
+        """Get System GUID (IPMI 2.0 §22.14), or None when the BMC has none.
+
+        Only "not supported" completion codes mean no GUID: a busy BMC (0xC0) raises, so a transient
+        answer never gives a BMC a different identity (and unique id) than it has.
+        """
+        try:
+            data = self._request(NETFN_APP, CMD_GET_SYSTEM_GUID)
+        except IpmiCompletionCodeError as err:
+            if err.code in CC_UNSUPPORTED:
+                return None
+            raise
+        if len(data) < 16 or data[:16] in (bytes(16), b"\xff" * 16):
+            return None
+        return str(uuid.UUID(bytes_le=bytes(data[:16])))
+
+    def _check_same_bmc(self) -> None:
+        """After a new login, make sure the same BMC answers (a DHCP lease may have moved); one request."""
+        if self._identity is None or self._identity.guid is None:
+            return
+        if self._read_guid() != self._identity.guid:
+            self._session.close()
+            raise IpmiWrongBmcError("a different BMC answers at this address")
 
     def _read_fru(self) -> FruInfo:
         """Read the common header and the board and product areas of FRU 0; failures give no info."""
@@ -367,7 +401,11 @@ class BmcClient:
 
 
 def sensors_from_records(records: list[bytes]) -> list[SdrSensor]:
-    """Decode SDR records into sensors; an undecodable record is skipped with one warning."""
+    """Decode SDR records into the BMC's own sensors; an undecodable record is skipped with one warning.
+
+    Sensors owned by another controller (e.g. the management engine at 0x2C) are left out: reading them
+    needs a bridged request, and a plain Get Sensor Reading would read the BMC's sensor of that number.
+    """
     sensors: list[SdrSensor] = []
     keys: set[str] = set()
     for record in records:
@@ -377,6 +415,9 @@ def sensors_from_records(records: list[bytes]) -> list[SdrSensor]:
             _LOGGER.warning("Skipping an SDR record that cannot be decoded: %s", err)
             continue
         for sensor in parsed:
+            if sensor.owner != BMC_ADDRESS:
+                _LOGGER.debug("Leaving out sensor %r owned by controller 0x%02X", sensor.name, sensor.owner)
+                continue
             if sensor.key in keys:
                 _LOGGER.warning(
                     "Skipping SDR record 0x%04X: sensor %s is described twice", sensor.record_id, sensor.key

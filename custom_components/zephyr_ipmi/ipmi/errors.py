@@ -19,6 +19,10 @@ class IpmiAuthError(IpmiError):
     """The BMC rejected the user name or password (RAKP 2 / RAKP 4 failure, IPMI 2.0 §13.20-13.31)."""
 
 
+class IpmiWrongBmcError(IpmiConnectionError):
+    """After a new login, a BMC with another system GUID answers at the configured address."""
+
+
 class IpmiSessionLimitError(IpmiConnectionError):
     """The BMC refused a new session for lack of resources (RMCP+ status code 0x01/0x02, IPMI 2.0 Table 13-15)."""
 

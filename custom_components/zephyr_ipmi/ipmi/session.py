@@ -55,7 +55,11 @@ from .errors import (
 _LOGGER = logging.getLogger(__name__)
 
 #: pyghmi error texts that mean the BMC rejected the user name or password (RAKP 2/4).
-_AUTH_MARKERS = ("Incorrect password", "Unauthorized name", "Invalid username", "Unauthorized role")
+_AUTH_MARKERS = ("Incorrect password", "Unauthorized name", "Invalid username")
+#: pyghmi error texts when the account may not have the privilege asked for (RMCP+ status 0x09 / 0x0A).
+_ROLE_MARKERS = ("Invalid role", "Unauthorized role", "privelege level", "privilege level")
+#: Privilege levels (IPMI 2.0 Table 6-4): USER suffices for every read the core sends.
+PRIVILEGE_USER = 2
 #: pyghmi error texts for RMCP+ status 0x01 / 0x0B: no free session (IPMI 2.0 Table 13-15).
 _SESSION_LIMIT_MARKERS = ("Insufficient resources",)
 
@@ -63,7 +67,8 @@ _SESSION_LIMIT_MARKERS = ("Insufficient resources",)
 def translate_error(err: BaseException) -> IpmiError:
     """Map an exception raised inside pyghmi to the core's ``IpmiError`` tree.
 
-    pyghmi's messages never contain credentials; the resulting message is safe to log and show.
+    The resulting message is one of a fixed set, safe to log and show: pyghmi's own texts can carry the
+    user name (e.g. "... privelege level 3 for b'user'"), so they are never passed through.
     """
     if isinstance(err, IpmiError):
         return err
@@ -79,9 +84,9 @@ def translate_error(err: BaseException) -> IpmiError:
         return IpmiSessionLimitError("the BMC has no free session; close other IPMI clients or wait")
     if isinstance(err, OSError):
         return IpmiConnectionError(f"network error: {err.strerror or err}")
-    if not message:
+    if not message or "no longer connected" in message or "timeout" in message.lower():
         return IpmiConnectionError("the BMC did not answer")
-    return IpmiConnectionError(message)
+    return IpmiConnectionError(f"the BMC refused the session ({type(err).__name__})")
 
 
 class _Keepalive:
@@ -237,9 +242,22 @@ class LanplusSession:
         self.close()
         _install_pyghmi_workarounds()
         try:
-            self._command = pyghmi_command.Command(
-                bmc=self._host, userid=self._username, password=self._password, port=self._port
-            )
+            try:
+                # pyghmi asks for Administrator and falls back to Operator only.
+                self._command = pyghmi_command.Command(
+                    bmc=self._host, userid=self._username, password=self._password, port=self._port
+                )
+            except Exception as err:
+                if not any(marker in str(err) for marker in _ROLE_MARKERS):
+                    raise
+                # A read-only account: every read the core sends needs the User privilege only.
+                self._command = pyghmi_command.Command(
+                    bmc=self._host,
+                    userid=self._username,
+                    password=self._password,
+                    port=self._port,
+                    privlevel=PRIVILEGE_USER,
+                )
         except Exception as err:  # noqa: BLE001 - pyghmi raises many types; all become IpmiError here
             raise translate_error(err) from None
         ipmi_session = self._command.ipmi_session
