@@ -14,8 +14,8 @@ from custom_components.zephyr_ipmi.const import DOMAIN
 from custom_components.zephyr_ipmi.credentials import async_decrypt_credentials
 from custom_components.zephyr_ipmi.ipmi import (
     IpmiAuthError,
-    IpmiConnectionError,
     IpmiCompletionCodeError,
+    IpmiConnectionError,
     IpmiProtocolError,
     IpmiSessionLimitError,
 )
