@@ -250,40 +250,31 @@ def _isolation_verdict(iso: dict[str, Any]) -> tuple[bool, list[str], list[str]]
         if data["healthy_failures"]:
             passed = False
             notes.append(f"{arm}: {data['healthy_failures']} healthy polls failed")
-        if arm == "silent" and not iso.get("pyghmi_fix"):
+        if arm == "silent":
             notes.append(
-                f"no stall in {data.get('episodes', 1)} silent episode(s); pyghmi 1.6.19's lock-order deadlock on "
-                "a timed-out session is a race, so a pass here does not rule it out"
+                f"no stall in {data.get('episodes', 1)} silent episodes (pyghmi 1.6.19's lock-order deadlock, "
+                "worked around in ipmi/session.py, was a race)"
             )
     return passed, parts, notes
 
 
 def isolation_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Healthy BMCs' poll times with one slow or silent BMC vs without (median and p95), as shipped and fixed."""
-    runs = results.get("isolation")
-    if not runs:
+    """Healthy BMCs' poll times with one slow or silent BMC vs without (median and p95)."""
+    iso = results.get("isolation")
+    if not iso:
         return []
     rule = f"within {ISOLATION_TOLERANCE:.0%} or {ISOLATION_FLOOR_S * 1000:g} ms of the no-fault run"
-    out = []
-    for name, title in (
-        ("as_shipped", "Healthy BMCs' poll time with one dead/slow BMC"),
-        ("with_pyghmi_fix", "Same, with the proposed pyghmi lock workaround (benchmark-only, not shipped)"),
-    ):
-        iso = runs.get(name)
-        if not iso:
-            continue
-        passed, parts, notes = _isolation_verdict(iso)
-        out.append(
-            _target(
-                f"isolation_{name}",
-                f"{title} ({iso['bmcs']} x {iso['sensors']})",
-                f"unchanged ({rule})",
-                "; ".join(parts),
-                passed,
-                "; ".join((["median and p95 unchanged within the tolerance"] if passed else []) + notes),
-            )
+    passed, parts, notes = _isolation_verdict(iso)
+    return [
+        _target(
+            "isolation",
+            f"Healthy BMCs' poll time with one dead/slow BMC ({iso['bmcs']} x {iso['sensors']})",
+            f"unchanged ({rule})",
+            "; ".join(parts),
+            passed,
+            "; ".join((["median and p95 unchanged within the tolerance"] if passed else []) + notes),
         )
-    return out
+    ]
 
 
 def setup_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -624,11 +615,11 @@ def render_markdown(results: dict[str, Any]) -> str:
                 f"The cache-filling `ipmi-sensors` run ({_label(s)}): {cold['traffic_per_poll']['packets']:g} packets, "
                 f"{cold['wall_s']['median'] * 1000:.0f} ms."
             )
-    for name, iso in (results.get("isolation") or {}).items():
-        title = {"as_shipped": "as shipped", "with_pyghmi_fix": "with the proposed pyghmi workaround (not shipped)"}
+    iso = results.get("isolation")
+    if iso:
         out += [
             "",
-            f"## One dead or slow BMC among {iso['bmcs']} ({iso['sensors']} sensors), {title.get(name, name)}",
+            f"## One dead or slow BMC among {iso['bmcs']} ({iso['sensors']} sensors)",
             "",
             f"Every coordinator polls every {iso['period_s']:g} s for {iso['duration_s']:g} s; BMC 0 is healthy "
             f"(none), slow ({iso['latency_ms']:g} ms added to each datagram it receives) or silent (drops every "

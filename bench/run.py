@@ -83,7 +83,6 @@ class Options:
                 "arms": ["slow", "silent"],
                 "latency_ms": 200.0,
                 "silent_episodes": 4,
-                "with_fix": True,
             },
             soak={
                 "bmcs": 50,
@@ -311,20 +310,10 @@ def run_sdr_limit(options: Options, workdir: Path, scenarios: list[dict[str, Any
 
 
 def run_isolation(options: Options, workdir: Path) -> dict[str, Any]:
-    """Healthy BMCs' poll times with no fault, with one slow and with one silent BMC among them.
-
-    Run as shipped, then (when ``with_fix``) again on fresh simulators with a benchmark-only workaround for
-    pyghmi's lock-order deadlock applied in the worker (``bench.zephyr.apply_pyghmi_lock_fix``).
-    """
+    """Healthy BMCs' poll times with no fault, with one slow and with one silent BMC among them."""
     cfg = dict(options.isolation or {})
-    with_fix = bool(cfg.pop("with_fix", False))
-    out: dict[str, Any] = {}
-    variants = [("as_shipped", False)] + ([("with_pyghmi_fix", True)] if with_fix else [])
-    for name, fix in variants:
-        (workdir / name).mkdir()
-        with Fleet(cfg["bmcs"], cfg["sensors"], workdir / name, procs=1) as fleet:
-            out[name] = run_zephyr(fleet, workdir / name, {"mode": "isolation", "faulty": 0, "pyghmi_fix": fix, **cfg})
-    return out
+    with Fleet(cfg["bmcs"], cfg["sensors"], workdir, procs=1) as fleet:
+        return run_zephyr(fleet, workdir, {"mode": "isolation", "faulty": 0, **cfg})
 
 
 def run_soak(options: Options, workdir: Path) -> dict[str, Any]:

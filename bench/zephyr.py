@@ -397,31 +397,6 @@ def stuck_threads() -> list[str]:
     return out
 
 
-def apply_pyghmi_lock_fix() -> None:
-    """Benchmark-only workaround (NOT in the integration) for pyghmi 1.6.19's lock-order deadlock.
-
-    ``Session.awaitresponse`` holds ``WAITING_SESSIONS`` when a timed-out session is marked broken, and
-    ``_mark_broken`` then takes ``KEEPALIVE_SESSIONS`` (and sends Close Session through ``send_payload``,
-    which takes it again); ``send_payload`` of any other session holds ``KEEPALIVE_SESSIONS`` while
-    ``_xmit_packet`` takes ``WAITING_SESSIONS``. One RLock for both removes the inversion; skipping the Close
-    Session of a session being marked broken keeps it from holding that lock while it waits out its own
-    command.
-    """
-    from pyghmi.ipmi.private import session as pyghmi_session  # noqa: PLC0415
-
-    pyghmi_session.KEEPALIVE_SESSIONS = pyghmi_session.WAITING_SESSIONS
-    original = pyghmi_session.Session._mark_broken
-    if getattr(original, "bench_fix", False):
-        return
-
-    def _mark_broken(self: Any, error: Any = None) -> None:
-        self.logged = 0
-        original(self, error)
-
-    _mark_broken.bench_fix = True  # type: ignore[attr-defined]
-    pyghmi_session.Session._mark_broken = _mark_broken
-
-
 async def run_isolation(config: dict[str, Any]) -> dict[str, Any]:
     """Poll times of healthy BMCs without and with one faulty BMC (``arms``: slow, silent) among them.
 
@@ -432,8 +407,6 @@ async def run_isolation(config: dict[str, Any]) -> dict[str, Any]:
     duration = float(config["duration"])
     faulty = int(config.get("faulty", 0))
     latency_ms = float(config.get("latency_ms", 200.0))
-    if config.get("pyghmi_fix"):
-        apply_pyghmi_lock_fix()
 
     async def body(h: Harness) -> dict[str, Any]:
         await h.setup_all()
@@ -445,7 +418,6 @@ async def run_isolation(config: dict[str, Any]) -> dict[str, Any]:
             "period_s": period,
             "duration_s": duration,
             "latency_ms": latency_ms,
-            "pyghmi_fix": bool(config.get("pyghmi_fix")),
             "arms": {},
         }
         for arm in ["baseline", *config["arms"]]:
