@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import sdr as s
 
@@ -141,15 +141,22 @@ class Commands:
             return CC_NOT_PRESENT, b""
         return CC_OK, self.sim.machine.reading_response(found[1])  # type: ignore[arg-type]
 
+    def _threshold_sensor(self, number: int) -> tuple[Any, int]:
+        """Return threshold sensor ``number`` and CC_OK, or None with 0xCB (absent) / 0xC1 (not threshold)."""
+        sensor = self.sim.machine.by_number.get(number)
+        if sensor is None:
+            return None, CC_NOT_PRESENT
+        if not sensor.is_threshold:
+            return None, CC_INVALID_CMD
+        return sensor, CC_OK
+
     def get_thresholds(self, data: bytes) -> Reply:
         """Get Sensor Thresholds, 35.9: readable mask then LNC, LCR, LNR, UNC, UCR, UNR raw bytes."""
         if len(data) != 1:
             return CC_BAD_LENGTH, b""
-        sensor = self.sim.machine.by_number.get(data[0])
+        sensor, code = self._threshold_sensor(data[0])
         if sensor is None:
-            return CC_NOT_PRESENT, b""
-        if not sensor.is_threshold:
-            return CC_INVALID_CMD, b""
+            return code, b""
         thresholds = sensor.record.thresholds
         mask = sum(1 << bit for bit, name in enumerate(s.THRESHOLD_ORDER) if name in thresholds)
         return CC_OK, bytes([mask]) + bytes(thresholds.get(name, 0) for name in s.THRESHOLD_ORDER)
@@ -163,11 +170,9 @@ class Commands:
         """
         if len(data) != 8:
             return CC_BAD_LENGTH, b""
-        sensor = self.sim.machine.by_number.get(data[0])
+        sensor, code = self._threshold_sensor(data[0])
         if sensor is None:
-            return CC_NOT_PRESENT, b""
-        if not sensor.is_threshold:
-            return CC_INVALID_CMD, b""
+            return code, b""
         mask = data[1]
         if mask & 0xC0:
             return CC_INVALID_DATA, b""
@@ -183,11 +188,9 @@ class Commands:
         """Get Sensor Hysteresis, 35.7: positive- and negative-going hysteresis (raw counts)."""
         if len(data) != 2:
             return CC_BAD_LENGTH, b""
-        sensor = self.sim.machine.by_number.get(data[0])
+        sensor, code = self._threshold_sensor(data[0])
         if sensor is None:
-            return CC_NOT_PRESENT, b""
-        if not sensor.is_threshold:
-            return CC_INVALID_CMD, b""
+            return code, b""
         return CC_OK, bytes(sensor.record.hysteresis)
 
     # -- FRU (netfn 0Ah) -------------------------------------------------------------------------------
