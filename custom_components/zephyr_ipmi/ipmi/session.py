@@ -179,6 +179,9 @@ def _install_pyghmi_workarounds() -> None:
         def _mark_broken(self: Any, error: Any = None) -> None:
             self.logged = 0  # no Close Session to a BMC that stopped answering
             mark_broken(self, error)
+            # Without the logout, pyghmi's timeout placeholder stays as the last response and its
+            # response matching then fails with KeyError instead of "no longer connected".
+            self.lastresponse = None
 
         pyghmi_session.Session._mark_broken = _mark_broken
 
