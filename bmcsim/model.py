@@ -369,7 +369,10 @@ class Machine:
             if now_states == sensor.asserted:
                 continue
             raw = self.raw_reading(sensor)
-            for name in sorted(now_states - sensor.asserted):
+            changes = [(name, False) for name in sorted(now_states - sensor.asserted)]
+            if self._available(sensor):
+                changes += [(name, True) for name in sorted(sensor.asserted - now_states)]
+            for name, deassert in changes:
                 self.add_sel(
                     sel_mod.threshold_event(
                         self.unix_time,
@@ -377,21 +380,9 @@ class Machine:
                         name,
                         reading=raw,
                         threshold=sensor.record.thresholds[name],
-                        deassert=False,
+                        deassert=deassert,
                     )
                 )
-            if self._available(sensor):
-                for name in sorted(sensor.asserted - now_states):
-                    self.add_sel(
-                        sel_mod.threshold_event(
-                            self.unix_time,
-                            sensor.record,
-                            name,
-                            reading=raw,
-                            threshold=sensor.record.thresholds[name],
-                            deassert=True,
-                        )
-                    )
             sensor.asserted = now_states
 
     # ---------------------------------------------------------------------------------------------------
