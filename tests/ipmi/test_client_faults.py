@@ -27,9 +27,11 @@ class ScriptedSession:
         self.handlers = handlers
         self.alive = True
         self.requests = 0
+        self.generation = 1
 
     def open(self) -> None:
         self.alive = True
+        self.generation += 1
 
     def close(self) -> None:
         self.alive = False

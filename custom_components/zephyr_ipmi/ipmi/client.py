@@ -88,6 +88,7 @@ class BmcClient:
         self._sensors: list[SdrSensor] | None = None
         self._sdr_stamp: list[int] | None = None
         self._dcmi_supported: bool | None = None
+        self._confirmed_generation = -1
 
     @property
     def identity(self) -> BmcIdentity | None:
@@ -99,13 +100,36 @@ class BmcClient:
         """IPMI requests sent on this client's sessions so far (logins excluded)."""
         return self._session.requests
 
+    @property
+    def identity_confirmed(self) -> bool:
+        """True while the session is logged in and the BMC's identity was read or checked on this session.
+
+        Writes are refused unless this holds: after a re-login the BMC at the address may be another one.
+        """
+        return self._session.alive and self._confirmed_generation == self._session.generation
+
     def connect(self) -> BmcIdentity:
         """Open (or reuse) the session and return the BMC's identity (Get Device ID, GUID, FRU 0)."""
         with self._lock:
             self._ensure_session()
             if self._identity is None:
                 self._identity = self._read_identity()
+                self._confirmed_generation = self._session.generation
             return self._identity
+
+    def request(self, netfn: int, command: int, data: bytes | tuple[int, ...] = (), *, lun: int = 0) -> bytes:
+        """Send one raw request on the confirmed session and return the data after the completion code.
+
+        Serialised with polls per request, not per poll: a request waits at most for one request of a
+        poll under way. Logs in (and checks the BMC's identity) first when the session was lost. Raises
+        ``IpmiWrongBmcError`` when the identity cannot be confirmed, ``IpmiCompletionCodeError`` for a
+        non-zero completion code and ``IpmiConnectionError`` when the BMC does not answer.
+        """
+        if not self.identity_confirmed:
+            self.connect()
+            if not self.identity_confirmed:
+                raise IpmiWrongBmcError("the BMC's identity is not confirmed on this session")
+        return self._session.request(netfn, command, data, lun=lun)
 
     def sensors(self) -> list[SdrSensor]:
         """Return the readable sensors of the SDR, read once and cached on disk (keyed by SDR timestamps)."""
@@ -159,6 +183,8 @@ class BmcClient:
         if not self._session.alive:
             self._session.open()
             self._check_same_bmc()
+            if self._identity is not None and self._identity.guid is not None:
+                self._confirmed_generation = self._session.generation
 
     def _loaded_sensors(self) -> list[SdrSensor]:
         """Return the SDR sensors, read (or loaded from the disk cache) on first use."""
@@ -167,6 +193,7 @@ class BmcClient:
             if self._identity is None:
                 # The SDR cache is keyed by the BMC's identity; read it first.
                 self._identity = self._read_identity()
+                self._confirmed_generation = self._session.generation
             self._load_sdr(self._repository_stamp())
         return self._sensors or []
 

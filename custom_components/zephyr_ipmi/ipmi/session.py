@@ -228,6 +228,8 @@ class LanplusSession:
         self._last_used = 0.0
         self.requests = 0
         self.keepalives = 0
+        self.generation = 0
+        """Number of logins so far; a new value means a new session (identity to be checked again)."""
 
     @property
     def alive(self) -> bool:
@@ -268,6 +270,7 @@ class LanplusSession:
         ipmi_session.logontries = 0
         ipmi_session.maxtimeout = RETRANSMIT_LIMIT
         _hold(ipmi_session)
+        self.generation += 1
         self._last_used = time.monotonic()
         KEEPALIVE.add(self)
 
