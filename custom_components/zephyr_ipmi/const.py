@@ -21,3 +21,6 @@ SDR_CACHE_DIR: Final = "zephyr_ipmi_sdr"
 
 POLL_HISTORY: Final = 20
 """Number of recent polls kept for diagnostics."""
+
+EVENT_ALERT: Final = "zephyr_ipmi_alert"
+"""Bus event fired for every alert, with ``Alert.as_dict()`` as data (alerts.py)."""
