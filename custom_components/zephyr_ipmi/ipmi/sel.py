@@ -1,0 +1,465 @@
+"""The BMC's System Event Log (SEL): cheap change detection, incremental reads and record decoding.
+
+Protocol: IPMI 2.0 §31 (SEL device commands: Get SEL Info 0Ah/40h §31.2, Reserve SEL 0Ah/42h §31.4, Get SEL
+Entry 0Ah/43h §31.5, Clear SEL 0Ah/47h §31.9), §32 (SEL record formats) and §29.7 (event data fields).
+Blocking; the requests go through a ``request(netfn, command, data) -> bytes`` callable such as
+``BmcClient.request``, which raises ``IpmiCompletionCodeError`` for a non-zero completion code.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import IpmiCompletionCodeError, IpmiProtocolError
+
+type Request = Callable[[int, int, bytes], bytes]
+"""Sends one request (netfn, command, data) and returns the data after the completion code."""
+
+NETFN_STORAGE = 0x0A
+CMD_GET_SEL_INFO, CMD_RESERVE_SEL, CMD_GET_SEL_ENTRY, CMD_CLEAR_SEL = 0x40, 0x42, 0x43, 0x47
+
+FIRST_RECORD, LAST_RECORD = 0x0000, 0xFFFF
+"""Record ids Get SEL Entry accepts for the first and the last record; 0xFFFF as a next id ends the log."""
+RECORD_SIZE = 16
+"""Every SEL record is 16 bytes (IPMI 2.0 §32)."""
+NEARLY_FULL = 0.9
+"""Fraction of the SEL's capacity in use from which it counts as nearly full."""
+MAX_RECORDS_PER_READ = 512
+"""Most records one ``read_new`` walks; the rest is read by the next call, so one poll stays bounded."""
+
+RECORD_TYPE_SYSTEM_EVENT = 0x02
+OEM_TIMESTAMPED, OEM_NON_TIMESTAMPED = 0xC0, 0xE0
+"""First record types of the OEM timestamped (C0h-DFh) and non-timestamped (E0h-FFh) ranges (§32.2, §32.3)."""
+EVENT_TYPE_THRESHOLD = 0x01
+EVENT_TYPE_SENSOR_SPECIFIC = 0x6F
+
+#: Timestamps up to this value count from the SEL device's initialisation, not from 1970 (IPMI 2.0 §37).
+_PRE_INIT_MAX = 0x20000000
+_UNSPECIFIED_TIME = 0xFFFFFFFF
+_CC_RESERVATION_CANCELLED = 0xC5
+_CC_NOT_PRESENT = 0xCB
+#: Completion codes a BMC gives when the answer would be longer than it can send (IPMI 2.0 Table 5-2).
+_CC_TOO_LONG = frozenset({0xC7, 0xC8, 0xCA, 0xFF})
+_PARTIAL_CHUNK = 8
+
+
+def sel_time(raw: int | None) -> datetime | None:
+    """Return a SEL timestamp (s since 1970, UTC) as a datetime; None when unspecified or pre-init (§37)."""
+    if raw is None or raw == _UNSPECIFIED_TIME or raw <= _PRE_INIT_MAX:
+        return None
+    return datetime.fromtimestamp(raw, UTC)
+
+
+def _stamp(raw: int) -> int | None:
+    """Return a Get SEL Info timestamp, None for FFFFFFFFh ("never", or not supported)."""
+    return None if raw == _UNSPECIFIED_TIME else raw
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SelInfo:
+    """Get SEL Info answer (IPMI 2.0 §31.2).
+
+    ``entries`` is the number of records, ``free_bytes`` the free space (65535 means "65535 bytes or more"),
+    ``last_add``/``last_erase`` the most recent addition/erase times (s since 1970, None when never or not
+    kept), ``overflow`` that events were dropped because the SEL was full.
+    """
+
+    version: int
+    entries: int
+    free_bytes: int
+    last_add: int | None
+    last_erase: int | None
+    overflow: bool
+    supports_reserve: bool
+    supports_delete: bool
+
+    @classmethod
+    def decode(cls, data: bytes) -> SelInfo:
+        """Decode the answer data (after the completion code); raises ``IpmiProtocolError`` when too short."""
+        if len(data) < 14:
+            raise IpmiProtocolError(f"Get SEL Info answered {len(data)} bytes, 14 expected")
+        version, entries, free, added, erased, support = struct.unpack_from("<BHHIIB", data)
+        return cls(
+            version=version,
+            entries=entries,
+            free_bytes=free,
+            last_add=_stamp(added),
+            last_erase=_stamp(erased),
+            overflow=bool(support & 0x80),
+            supports_reserve=bool(support & 0x02),
+            supports_delete=bool(support & 0x08),
+        )
+
+    @property
+    def capacity(self) -> int | None:
+        """Records the SEL can hold, or None when the free space is too large to tell (FFFFh)."""
+        if self.free_bytes >= 0xFFFF:
+            return None
+        return self.entries + self.free_bytes // RECORD_SIZE
+
+    @property
+    def used_fraction(self) -> float:
+        """Fraction of the capacity in use, 0.0-1.0 (1.0 after an overflow, 0.0 when the capacity is unknown)."""
+        if self.overflow:
+            return 1.0
+        capacity = self.capacity
+        if not capacity:
+            return 1.0 if capacity == 0 else 0.0
+        return min(1.0, self.entries / capacity)
+
+    @property
+    def nearly_full(self) -> bool:
+        """True once ``NEARLY_FULL`` of the capacity is used, or events were dropped."""
+        return self.used_fraction >= NEARLY_FULL
+
+    @property
+    def full(self) -> bool:
+        """True when no further record fits, or events were dropped."""
+        return self.overflow or self.free_bytes < RECORD_SIZE
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SelRecord:
+    """One 16-byte SEL record (IPMI 2.0 §32).
+
+    For system event records (``record_type`` 02h, §32.1) the event fields are set: ``generator`` (generator
+    id, 16 bits as stored: byte 1 slave address or software id, byte 2 channel and LUN), ``sensor_type``,
+    ``sensor_number``, ``event_type`` (event/reading type code), ``deassertion`` and ``event_data`` (3
+    bytes). OEM records (C0h-FFh) keep only ``raw``. ``timestamp`` is s since 1970 (None for
+    non-timestamped OEM records).
+    """
+
+    record_id: int
+    record_type: int
+    timestamp: int | None
+    raw: bytes
+    generator: int | None = None
+    evm_revision: int | None = None
+    sensor_type: int | None = None
+    sensor_number: int | None = None
+    event_type: int | None = None
+    deassertion: bool = False
+    event_data: bytes = b""
+
+    @classmethod
+    def decode(cls, raw: bytes) -> SelRecord:
+        """Decode 16 record bytes; raises ``IpmiProtocolError`` when fewer are given."""
+        if len(raw) < RECORD_SIZE:
+            raise IpmiProtocolError(f"SEL record of {len(raw)} bytes, 16 expected")
+        raw = bytes(raw[:RECORD_SIZE])
+        record_id, record_type = struct.unpack_from("<HB", raw)
+        if record_type >= OEM_NON_TIMESTAMPED:
+            return cls(record_id=record_id, record_type=record_type, timestamp=None, raw=raw)
+        timestamp = struct.unpack_from("<I", raw, 3)[0]
+        if record_type >= OEM_TIMESTAMPED:
+            return cls(record_id=record_id, record_type=record_type, timestamp=timestamp, raw=raw)
+        generator, evm, sensor_type, number, dir_type = struct.unpack_from("<HBBBB", raw, 7)
+        return cls(
+            record_id=record_id,
+            record_type=record_type,
+            timestamp=timestamp,
+            raw=raw,
+            generator=generator,
+            evm_revision=evm,
+            sensor_type=sensor_type,
+            sensor_number=number,
+            event_type=dir_type & 0x7F,
+            deassertion=bool(dir_type & 0x80),
+            event_data=raw[13:16],
+        )
+
+    @property
+    def is_system_event(self) -> bool:
+        """True for a system event record (type 02h), the only type decoded into sensor events."""
+        return self.sensor_type is not None
+
+    @property
+    def time(self) -> datetime | None:
+        """When the record was logged (UTC), or None when the BMC's clock was not set or it has no time."""
+        return sel_time(self.timestamp)
+
+    @property
+    def offset(self) -> int | None:
+        """Event offset (event data 1 bits 3:0): the state of Table 42-2/42-3 the event is about."""
+        return self.event_data[0] & 0x0F if self.event_data else None
+
+    @property
+    def data2(self) -> int | None:
+        """Event data 2 when event data 1 says it holds something (bits 7:6 not 00b), else None (§29.7)."""
+        if not self.event_data or not self.event_data[0] & 0xC0:
+            return None
+        return self.event_data[1]
+
+    @property
+    def data3(self) -> int | None:
+        """Event data 3 when event data 1 says it holds something (bits 5:4 not 00b), else None (§29.7)."""
+        if not self.event_data or not self.event_data[0] & 0x30:
+            return None
+        return self.event_data[2]
+
+    @property
+    def generator_is_software(self) -> bool:
+        """True when system software (BIOS, OS) logged the event: generator byte 1 bit 0 set (§32.1)."""
+        return self.generator is not None and bool(self.generator & 0x01)
+
+    @property
+    def sensor_key(self) -> str | None:
+        """The ``SdrSensor.key`` of the sensor that logged the event, for events logged by an IPMB controller.
+
+        ``"{slave address:02x}_{lun}_{sensor number}"``; None for software-generated events and OEM records.
+        """
+        if self.generator is None or self.sensor_number is None or self.generator_is_software:
+            return None
+        return f"{self.generator & 0xFE:02x}_{(self.generator >> 8) & 0x03}_{self.sensor_number}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SelPosition:
+    """How far the SEL was read: the last record seen and the Get SEL Info stamps at that time.
+
+    Persisted across restarts (``as_dict``/``from_dict``) so records are announced once. ``complete`` is
+    False when the last read stopped early (``MAX_RECORDS_PER_READ``) and more records wait.
+    """
+
+    last_record_id: int | None
+    last_timestamp: int | None
+    entries: int
+    last_add: int | None
+    last_erase: int | None
+    complete: bool = True
+
+    def unchanged(self, info: SelInfo) -> bool:
+        """Tell whether ``info`` shows no addition, erase or count change since this position was taken."""
+        return (
+            self.complete
+            and info.entries == self.entries
+            and info.last_add == self.last_add
+            and info.last_erase == self.last_erase
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-safe dict."""
+        return {
+            "last_record_id": self.last_record_id,
+            "last_timestamp": self.last_timestamp,
+            "entries": self.entries,
+            "last_add": self.last_add,
+            "last_erase": self.last_erase,
+            "complete": self.complete,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SelPosition:
+        """Read ``as_dict()`` output; raises ``KeyError``/``TypeError``/``ValueError`` on bad data."""
+
+        def _int(key: str) -> int | None:
+            value = data[key]
+            return None if value is None else int(value)
+
+        return cls(
+            last_record_id=_int("last_record_id"),
+            last_timestamp=_int("last_timestamp"),
+            entries=int(data["entries"]),
+            last_add=_int("last_add"),
+            last_erase=_int("last_erase"),
+            complete=bool(data.get("complete", True)),
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SelReadResult:
+    """What ``SelReader.read_new`` found.
+
+    ``records`` are the records added since the given position, oldest first. ``baseline`` is True when there
+    was no position: the current end was taken as the start and nothing old is returned. ``cleared`` is True
+    when the SEL was erased since; ``lost`` when the last record read before disappeared without an erase
+    (a circular SEL overwrote it, or records were deleted): newer records are then found by timestamp.
+    """
+
+    info: SelInfo
+    records: list[SelRecord]
+    position: SelPosition
+    baseline: bool = False
+    cleared: bool = False
+    lost: bool = False
+
+
+class SelReader:
+    """Reads a BMC's SEL through ``request``, one Get SEL Info when nothing changed.
+
+    Full records are read with reservation 0000h (allowed for whole-record reads, §31.5); a BMC that cannot
+    send a whole record gets partial reads under a reservation (Reserve SEL), renewed when cancelled.
+    Raises ``IpmiCompletionCodeError``, ``IpmiProtocolError`` and ``IpmiConnectionError`` from the requests.
+    """
+
+    def __init__(self, request: Request, *, max_records: int = MAX_RECORDS_PER_READ) -> None:
+        """Read through ``request``; at most ``max_records`` records per ``read_new``."""
+        self._request = request
+        self._max_records = max_records
+        self._reservation: int | None = None
+        self._partial = False
+
+    def info(self) -> SelInfo:
+        """Get SEL Info (IPMI 2.0 §31.2)."""
+        return SelInfo.decode(self._request(NETFN_STORAGE, CMD_GET_SEL_INFO, b""))
+
+    def reserve(self) -> int:
+        """Reserve SEL (IPMI 2.0 §31.4): a new reservation id, which cancels any earlier one."""
+        data = self._request(NETFN_STORAGE, CMD_RESERVE_SEL, b"")
+        if len(data) < 2:
+            raise IpmiProtocolError(f"Reserve SEL answered {len(data)} bytes, 2 expected")
+        self._reservation = data[0] | (data[1] << 8)
+        return self._reservation
+
+    def entry(self, record_id: int) -> tuple[int, SelRecord] | None:
+        """Get SEL Entry (IPMI 2.0 §31.5): (next record id, record), or None when there is no such record.
+
+        A BMC that answers "reservation cancelled" (C5h) even to whole-record reads gets a reservation from then
+        on; one that cannot send a whole record is read in parts. Raises ``IpmiProtocolError`` when the
+        reservation is cancelled three times in a row.
+        """
+        try:
+            for _attempt in range(4):
+                try:
+                    if self._partial:
+                        return self._entry_in_parts(record_id)
+                    data = self._get(self._reservation or 0, record_id, 0, 0xFF)
+                    return self._decode_entry(data, RECORD_SIZE)
+                except IpmiCompletionCodeError as err:
+                    if err.code in _CC_TOO_LONG and not self._partial:
+                        self._partial = True
+                    elif err.code == _CC_RESERVATION_CANCELLED:
+                        self.reserve()
+                    else:
+                        raise
+        except IpmiCompletionCodeError as err:
+            if err.code == _CC_NOT_PRESENT:
+                return None
+            raise
+        raise IpmiProtocolError("SEL reservation cancelled repeatedly")
+
+    def records(self, first: int = FIRST_RECORD, *, limit: int | None = None) -> list[SelRecord]:
+        """Walk the SEL from record ``first`` to its end (at most ``limit`` records), oldest first."""
+        return self._walk(first, self._max_records if limit is None else limit)
+
+    def read_new(self, position: SelPosition | None) -> SelReadResult:
+        """Return the records added since ``position`` and the position to store for the next call.
+
+        Costs one request when the SEL did not change, two for a first read (Get SEL Info, the last record).
+        """
+        info = self.info()
+        if position is None:
+            last = self.entry(LAST_RECORD) if info.entries else None
+            record = None if last is None else last[1]
+            return SelReadResult(info=info, records=[], position=_position(info, record), baseline=True)
+        if position.unchanged(info):
+            return SelReadResult(info=info, records=[], position=position)
+        cleared = position.last_erase != info.last_erase
+        if cleared or position.last_record_id is None:
+            records = self._walk(FIRST_RECORD, self._max_records)
+            return self._result(info, records, records, cleared=cleared, fallback=None)
+        found = self.entry(position.last_record_id)
+        if found is not None and found[1].timestamp == position.last_timestamp:
+            records = [] if found[0] == LAST_RECORD else self._walk(found[0], self._max_records)
+            return self._result(info, records, records, fallback=position)
+        # The record read last is gone although the SEL was not erased: keep what is newer than it.
+        walked = self._walk(FIRST_RECORD, self._max_records)
+        newer = [r for r in walked if _newer(r, position.last_timestamp)]
+        return self._result(info, walked, newer, lost=True, fallback=None)
+
+    def _result(
+        self,
+        info: SelInfo,
+        walked: list[SelRecord],
+        new: list[SelRecord],
+        *,
+        fallback: SelPosition | None,
+        cleared: bool = False,
+        lost: bool = False,
+    ) -> SelReadResult:
+        complete = len(walked) < self._max_records
+        if walked:
+            position = _position(info, walked[-1], complete=complete)
+        elif fallback is not None:
+            position = SelPosition(
+                last_record_id=fallback.last_record_id,
+                last_timestamp=fallback.last_timestamp,
+                entries=info.entries,
+                last_add=info.last_add,
+                last_erase=info.last_erase,
+            )
+        else:
+            position = _position(info, None)
+        return SelReadResult(info=info, records=new, position=position, cleared=cleared, lost=lost)
+
+    def _walk(self, first: int, limit: int) -> list[SelRecord]:
+        records: list[SelRecord] = []
+        seen: set[int] = set()
+        record_id = first
+        while record_id != LAST_RECORD and len(records) < limit:
+            found = self.entry(record_id)
+            if found is None:
+                break
+            next_id, record = found
+            if record.record_id in seen:
+                break  # a next-record chain that loops
+            seen.add(record.record_id)
+            records.append(record)
+            record_id = next_id
+        return records
+
+    def _get(self, reservation: int, record_id: int, offset: int, count: int) -> bytes:
+        return self._request(
+            NETFN_STORAGE,
+            CMD_GET_SEL_ENTRY,
+            bytes((reservation & 0xFF, reservation >> 8, record_id & 0xFF, record_id >> 8, offset, count)),
+        )
+
+    @staticmethod
+    def _decode_entry(data: bytes, length: int) -> tuple[int, SelRecord]:
+        if len(data) < 2 + length:
+            raise IpmiProtocolError(f"Get SEL Entry answered {len(data)} bytes, {2 + length} expected")
+        return data[0] | (data[1] << 8), SelRecord.decode(data[2 : 2 + RECORD_SIZE])
+
+    def _entry_in_parts(self, record_id: int) -> tuple[int, SelRecord]:
+        """Read one record in ``_PARTIAL_CHUNK``-byte parts under a reservation (made first when there is none)."""
+        reservation = self._reservation if self._reservation is not None else self.reserve()
+        raw = bytearray()
+        next_id = LAST_RECORD
+        while len(raw) < RECORD_SIZE:
+            want = min(_PARTIAL_CHUNK, RECORD_SIZE - len(raw))
+            data = self._get(reservation, record_id, len(raw), want)
+            if len(data) < 2 + want:
+                raise IpmiProtocolError(f"Get SEL Entry answered {len(data)} bytes, {2 + want} expected")
+            next_id = data[0] | (data[1] << 8)
+            raw += data[2 : 2 + want]
+            # The first part names the record actually read (0000h/FFFFh stand for the first/last one).
+            record_id = raw[0] | (raw[1] << 8)
+        return next_id, SelRecord.decode(bytes(raw))
+
+
+def _position(info: SelInfo, last: SelRecord | None, *, complete: bool = True) -> SelPosition:
+    return SelPosition(
+        last_record_id=None if last is None else last.record_id,
+        last_timestamp=None if last is None else last.timestamp,
+        entries=info.entries,
+        last_add=info.last_add,
+        last_erase=info.last_erase,
+        complete=complete,
+    )
+
+
+def _newer(record: SelRecord, than: int | None) -> bool:
+    """Tell whether ``record`` was logged after the timestamp ``than`` (records without a time never are)."""
+    if record.timestamp is None:
+        return False
+    return than is None or record.timestamp > than
+
+
+def clear_sel_data(reservation: int, *, initiate: bool = True) -> bytes:
+    """Request data of Clear SEL (IPMI 2.0 §31.9): reservation id, "CLR", AAh initiate or 00h get status."""
+    return bytes((reservation & 0xFF, reservation >> 8)) + b"CLR" + (b"\xaa" if initiate else b"\x00")
