@@ -313,13 +313,33 @@ async def test_options_flow(hass: HomeAssistant, mock_config_entry: MockConfigEn
     assert isinstance(mock_config_entry.options[CONF_SCAN_INTERVAL], int)
 
 
-@pytest.mark.parametrize("value", [9, 3601])
-async def test_options_flow_range(hass: HomeAssistant, mock_config_entry: MockConfigEntry, value: int) -> None:
-    """Scan intervals outside 10-3600 s are refused."""
+@pytest.mark.parametrize("value", [9, 3601, 12.5])
+async def test_options_flow_range(hass: HomeAssistant, mock_config_entry: MockConfigEntry, value: float) -> None:
+    """Scan intervals outside 10-3600 s or not whole seconds get a translated field error, then can be fixed."""
+    mock_config_entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: value})
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_SCAN_INTERVAL: "scan_interval_out_of_range"}
+    # The message's numbers are whole seconds, as the field takes them.
+    assert result["description_placeholders"] == {"min": "10", "max": "3600"}
+    (key,) = result["data_schema"].schema
+    assert key.description == {"suggested_value": value}
+    assert mock_config_entry.options == {}
+
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: 3600})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert mock_config_entry.options == {CONF_SCAN_INTERVAL: 3600}
+
+
+async def test_options_flow_refuses_what_is_no_number(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> None:
+    """Text in the number box is refused by the schema before the step runs."""
     mock_config_entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
     with pytest.raises(InvalidData, match="scan_interval"):
-        await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: value})
+        await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: "often"})
 
 
 @pytest.mark.parametrize(

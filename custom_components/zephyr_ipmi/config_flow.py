@@ -27,6 +27,7 @@ from .const import (
     MAX_SCAN_INTERVAL,
     MIN_SCAN_INTERVAL,
 )
+from .coordinator import ZephyrConfigEntry
 from .credentials import CredentialsError, async_decrypt_credentials, async_encrypt_credentials
 from .ipmi import BmcClient, BmcIdentity, IpmiAuthError, IpmiError, IpmiSessionLimitError
 
@@ -43,12 +44,27 @@ _ADDRESS_SCHEMA = {
     probatio.Required(CONF_HOST): TextSelector(TextSelectorConfig(autocomplete="off")),
     probatio.Required(CONF_PORT, default=DEFAULT_PORT): cv.port,
 }
+
+
+class _BoundedNumberSelector(NumberSelector):
+    """A number box that shows its bounds in the form but leaves checking them to the step.
+
+    NumberSelector itself refuses an out-of-range value with untranslated free text that shows the
+    number as a float ("Value 5.0 is too small"); the step instead returns a translated field error.
+    """
+
+    @override
+    def __call__(self, data: Any) -> float:
+        """Accept any number; the step checks the range."""
+        return float(probatio.Coerce(float)(data))
+
+
 USER_SCHEMA = probatio.Schema({**_ADDRESS_SCHEMA, **_CREDENTIALS_SCHEMA})
 REAUTH_SCHEMA = probatio.Schema(_CREDENTIALS_SCHEMA)
 RECONFIGURE_SCHEMA = probatio.Schema(_ADDRESS_SCHEMA)
 OPTIONS_SCHEMA = probatio.Schema(
     {
-        probatio.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL): NumberSelector(
+        probatio.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL): _BoundedNumberSelector(
             NumberSelectorConfig(
                 min=MIN_SCAN_INTERVAL,
                 max=MAX_SCAN_INTERVAL,
@@ -82,7 +98,7 @@ class ZephyrConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     @override
-    def async_get_options_flow(config_entry: ConfigEntry) -> ZephyrOptionsFlow:
+    def async_get_options_flow(config_entry: ZephyrConfigEntry) -> ZephyrOptionsFlow:
         """Return the options flow."""
         return ZephyrOptionsFlow()
 
@@ -202,13 +218,18 @@ class ZephyrOptionsFlow(OptionsFlowWithReload):
     """Set how often the BMC is polled; saving reloads the entry."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the scan interval (s)."""
+        """Ask for the scan interval: whole seconds from MIN_SCAN_INTERVAL to MAX_SCAN_INTERVAL."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(data={CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL])})
+            seconds: float = user_input[CONF_SCAN_INTERVAL]
+            if seconds.is_integer() and MIN_SCAN_INTERVAL <= seconds <= MAX_SCAN_INTERVAL:
+                return self.async_create_entry(data={CONF_SCAN_INTERVAL: int(seconds)})
+            errors[CONF_SCAN_INTERVAL] = "scan_interval_out_of_range"
+        else:
+            user_input = {CONF_SCAN_INTERVAL: self.config_entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)}
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_SCHEMA,
-                {CONF_SCAN_INTERVAL: self.config_entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)},
-            ),
+            data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, user_input),
+            errors=errors,
+            description_placeholders={"min": str(MIN_SCAN_INTERVAL), "max": str(MAX_SCAN_INTERVAL)},
         )
