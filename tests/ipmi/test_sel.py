@@ -9,13 +9,21 @@ from datetime import UTC, datetime
 import pytest
 
 from bmcsim import Simulator
-from custom_components.zephyr_ipmi.ipmi import BmcClient, IpmiCompletionCodeError, IpmiProtocolError
+from custom_components.zephyr_ipmi.ipmi import (
+    BmcClient,
+    IpmiCompletionCodeError,
+    IpmiProtocolError,
+    SdrSensor,
+    SensorKind,
+)
 from custom_components.zephyr_ipmi.ipmi.sel import (
     SelInfo,
     SelPosition,
     SelReader,
     SelRecord,
     clear_sel_data,
+    decode_event,
+    format_value,
     sel_time,
 )
 
@@ -389,3 +397,127 @@ def test_records_without_time_are_never_taken_as_newer() -> None:
     result = SelReader(scripted).read_new(position)
     assert result.lost
     assert [r.record_id for r in result.records] == [2]
+
+
+# -- readable sentences --------------------------------------------------------------------------------------
+
+
+def _new_sentences(sim: Simulator, client: BmcClient, act: Callable[[], object]) -> list[str]:
+    """Do ``act`` on the simulated server and return the sentences of the SEL records it logged."""
+    reader = SelReader(client.request)
+    position = reader.read_new(None).position
+    act()
+    sensors = client.sensors()
+    return [decode_event(record, sensors).text for record in reader.read_new(position).records]
+
+
+def test_sentences_of_sensor_specific_events(sim: Simulator, client: BmcClient) -> None:
+    def act() -> None:
+        sim.control.set_intrusion(True)
+        sim.control.set_psu_failed(psu=0)
+        sim.control.set_psu_failed(psu=0, failed=False)
+        sim.control.set_psu_failed(psu=1, ac_lost=True)
+        sim.control.add_sel_event("ecc_uncorrectable", dimm=5)
+        sim.control.add_sel_event("login_failed", user=3)
+        sim.control.add_sel_event("lockout", user=3)
+        sim.control.add_sel_event("sel_full")
+
+    assert _new_sentences(sim, client, act) == [
+        "Chassis Intru: General chassis intrusion.",
+        "PS1 Status: Power supply failure detected.",
+        "PS1 Status: Power supply failure detected (deasserted).",
+        "PS2 Status: Power supply input lost (AC/DC).",
+        "Memory sensor 0xF0: Uncorrectable ECC or other uncorrectable memory error, DIMM 5.",
+        "Session audit sensor 0xF1: Invalid user name or password, user 3, channel 1.",
+        "Session audit sensor 0xF1: Invalid password disable, user 3, channel 1.",
+        "Event logging disabled sensor 0xF2: SEL full.",
+    ]
+
+
+def test_sentences_of_threshold_events(sim: Simulator, client: BmcClient) -> None:
+    def act() -> None:
+        sim.control.set_temperature("CPU Temp", 92)
+        sim.control.set_fan_failed("FAN2")
+        sim.control.tick(30)  # the fan spins down over seconds
+
+    assert _new_sentences(sim, client, act) == [
+        # bmcsim logs the thresholds crossed in one step in alphabetical order.
+        "CPU Temp: Upper critical going high, reading 92 °C, threshold 90 °C.",
+        "CPU Temp: Upper non-critical going high, reading 92 °C, threshold 80 °C.",
+        # The stopped fan slows down: each record carries the reading at the moment it crossed.
+        "FAN2: Lower critical going low, reading 500 rpm, threshold 500 rpm.",
+        "FAN2: Lower non-critical going low, reading 500 rpm, threshold 700 rpm.",
+        "FAN2: Lower non-recoverable going low, reading 300 rpm, threshold 300 rpm.",
+    ]
+
+
+def test_decoded_event_fields(sim: Simulator, client: BmcClient) -> None:
+    reader = SelReader(client.request)
+    position = reader.read_new(None).position
+    sim.control.set_temperature("CPU Temp", 101)
+    sim.control.tick(1)
+    events = [decode_event(r, client.sensors()) for r in reader.read_new(position).records]
+    unr = events[-1]
+    assert unr.sensor is not None
+    assert (unr.sensor_name, unr.trigger, unr.threshold, unr.unit) == ("CPU Temp", 101.0, 100.0, "°C")
+    assert unr.state is not None
+    assert unr.state.key == "upper_non_recoverable_going_high"
+    assert unr.severity == "critical"
+
+
+def test_sentences_without_sdr_or_known_state() -> None:
+    # A software-generated (BIOS) event about the BMC's memory sensor 0x10: found by number and type.
+    memory = SelRecord.decode(bytes.fromhex("0100 02 00f15365 0100 04 0c 10 6f 30 ff 02"))
+    dimm_sensor = _sdr_sensor("20_0_16", "DIMM Status", number=0x10, sensor_type=0x0C)
+    assert decode_event(memory, [dimm_sensor]).text == (
+        "DIMM Status: Correctable ECC or other correctable memory error, DIMM 2."
+    )
+    # A power supply configuration error with its error type; an offset the table reserves; an OEM table.
+    config = SelRecord.decode(bytes.fromhex("0200 02 00f15365 2000 04 08 c8 6f 36 ff 03"))
+    assert decode_event(config).text == "Power supply sensor 0xC8: Configuration error, rating mismatch."
+    reserved = SelRecord.decode(bytes.fromhex("0300 02 00f15365 2000 04 05 aa 6f 0e ff ff"))
+    event = decode_event(reserved)
+    assert event.text == "Physical security sensor 0xAA: event offset 14 (event/reading type 6Fh)."
+    assert (event.state, event.severity) == (None, "info")
+    audit = SelRecord.decode(bytes.fromhex("0400 02 00f15365 2000 04 2a 01 6f f1 00 11"))
+    assert decode_event(audit).text == (
+        "Session audit sensor 0x01: Session deactivated, unknown user, channel 1, close session."
+    )
+    almost_full = SelRecord.decode(bytes.fromhex("0600 02 00f15365 2000 04 10 f2 6f 35 ff 5c"))
+    assert decode_event(almost_full).text == "Event logging disabled sensor 0xF2: SEL almost full, 92 % full."
+    # A threshold event of a sensor the SDR does not describe: no conversion, so no values.
+    threshold = SelRecord.decode(bytes.fromhex("0500 02 00f15365 2000 04 01 30 01 59 60 5f"))
+    assert decode_event(threshold).text == "Temperature sensor 0x30: Upper critical going high."
+
+
+def test_oem_record_text() -> None:
+    timestamped = decode_event(SelRecord.decode(bytes.fromhex("0a00 c1 00f15365 7c2a00 010203040506")))
+    assert timestamped.text == "OEM record type C1h, manufacturer 10876: 01 02 03 04 05 06."
+    assert (timestamped.sensor_name, timestamped.state) == ("OEM record", None)
+    untimed = decode_event(SelRecord.decode(bytes.fromhex("0b00 e0 11223344556677889900aabbcc")))
+    assert untimed.text == "OEM record type E0h: 11 22 33 44 55 66 77 88 99 00 aa bb cc."
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [(96.0, "°C", "96 °C"), (1.26, "V", "1.26 V"), (12.185, "V", "12.19 V"), (-0.001, "°C", "0 °C"), (40, None, "40")],
+)
+def test_format_value(value: float, unit: str | None, text: str) -> None:
+    assert format_value(value, unit) == text
+
+
+def _sdr_sensor(key: str, name: str, *, number: int, sensor_type: int) -> SdrSensor:
+    return SdrSensor(
+        key=key,
+        record_id=1,
+        name=name,
+        owner=0x20,
+        lun=0,
+        number=number,
+        entity_id=0x20,
+        entity_instance=1,
+        sensor_type=sensor_type,
+        reading_type=0x6F,
+        kind=SensorKind.DISCRETE,
+        unit=None,
+    )

@@ -9,12 +9,14 @@ Blocking; the requests go through a ``request(netfn, command, data) -> bytes`` c
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from .errors import IpmiCompletionCodeError, IpmiProtocolError
+from .models import SdrSensor
+from .sensor_types import EventDataUse, EventState, Severity, event_details, event_state, parse_event_data, sensor_type
 
 type Request = Callable[[int, int, bytes], bytes]
 """Sends one request (netfn, command, data) and returns the data after the completion code."""
@@ -463,3 +465,138 @@ def _newer(record: SelRecord, than: int | None) -> bool:
 def clear_sel_data(reservation: int, *, initiate: bool = True) -> bytes:
     """Request data of Clear SEL (IPMI 2.0 §31.9): reservation id, "CLR", AAh initiate or 00h get status."""
     return bytes((reservation & 0xFF, reservation >> 8)) + b"CLR" + (b"\xaa" if initiate else b"\x00")
+
+
+# -- decoding records into sentences ------------------------------------------------------------------------
+
+
+def format_value(value: float, unit: str | None) -> str:
+    """Return a reading as people write it: "96 °C", "1.26 V", "600 rpm" (at most two decimals)."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
+    return f"{text} {unit}" if unit else text
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SelEvent:
+    """A SEL record decoded for people: which sensor, which state, details, and a readable sentence.
+
+    ``sensor`` is the SDR sensor that logged it when the SDR describes one; ``sensor_name`` is its name, else
+    "<sensor type> sensor 0xNN". ``state`` is the Table 42-2/42-3 state of the event offset (None for OEM
+    records and unknown offsets). ``details`` are the decoded event data (``sensor_types.event_details``:
+    memory_module, config_error, user_id, channel, ...). For threshold events, ``trigger`` and ``threshold`` are
+    the reading and the threshold crossed, in the sensor's ``unit``, when the SDR allows converting them.
+    """
+
+    record: SelRecord
+    sensor: SdrSensor | None
+    sensor_name: str
+    state: EventState | None
+    details: Mapping[str, int | str] = field(default_factory=dict)
+    trigger: float | None = None
+    threshold: float | None = None
+    unit: str | None = None
+    text: str = ""
+
+    @property
+    def severity(self) -> Severity:
+        """How bad the state is when asserted (``sensor_types.Severity``); info for unknown states."""
+        return self.state.severity if self.state is not None else Severity.INFO
+
+
+def find_sensor(record: SelRecord, sensors: Iterable[SdrSensor]) -> SdrSensor | None:
+    """Return the SDR sensor that logged ``record``, or None when the SDR describes none.
+
+    Matched by owner, LUN and number; events logged by system software (BIOS) about a BMC sensor are matched
+    by sensor number and sensor type.
+    """
+    if not record.is_system_event:
+        return None
+    candidates = list(sensors)
+    key = record.sensor_key
+    for sensor in candidates:
+        if key is not None and sensor.key == key:
+            return sensor
+    if record.generator_is_software:
+        for sensor in candidates:
+            if sensor.number == record.sensor_number and sensor.sensor_type == record.sensor_type:
+                return sensor
+    return None
+
+
+def decode_event(record: SelRecord, sensors: Iterable[SdrSensor] = ()) -> SelEvent:
+    """Decode ``record`` with the BMC's SDR sensors into a ``SelEvent`` and its sentence.
+
+    Sentences read "<sensor>: <state>[, details]." with "(deasserted)" after the state of deassertions, e.g.
+    "CPU Temp: Upper critical going high, reading 96 °C, threshold 95 °C." or
+    "Memory sensor 0xF0: Uncorrectable ECC or other uncorrectable memory error, DIMM 5." OEM records keep their
+    bytes as hex text. Offsets and event data per IPMI 2.0 Tables 42-2, 42-3 and 29-6.
+    """
+    if record.sensor_type is None or record.event_type is None:
+        return SelEvent(record=record, sensor=None, sensor_name="OEM record", state=None, text=_oem_text(record))
+    sensor = find_sensor(record, sensors)
+    type_name = sensor_type(record.sensor_type).name
+    name = sensor.name if sensor is not None else f"{type_name} sensor 0x{record.sensor_number or 0:02X}"
+    event = parse_event_data(record.event_data)
+    state = event_state(record.event_type, record.sensor_type, event.offset)
+    details = event_details(record.sensor_type, record.event_type, event)
+    trigger = threshold = None
+    unit = sensor.unit if sensor is not None else None
+    if record.event_type == EVENT_TYPE_THRESHOLD and sensor is not None and sensor.conversion is not None:
+        if event.data2_use is EventDataUse.TRIGGER and event.data2 is not None:
+            trigger = sensor.conversion.convert(event.data2)
+        if event.data3_use is EventDataUse.TRIGGER and event.data3 is not None:
+            threshold = sensor.conversion.convert(event.data3)
+    if state is not None:
+        what = state.name
+    else:
+        what = f"event offset {event.offset} (event/reading type {record.event_type:02X}h)"
+    parts = [what + (" (deasserted)" if record.deassertion else "")]
+    parts += _detail_texts(details)
+    if trigger is not None:
+        parts.append(f"reading {format_value(trigger, unit)}")
+    if threshold is not None:
+        parts.append(f"threshold {format_value(threshold, unit)}")
+    return SelEvent(
+        record=record,
+        sensor=sensor,
+        sensor_name=name,
+        state=state,
+        details=details,
+        trigger=trigger,
+        threshold=threshold,
+        unit=unit,
+        text=f"{name}: {', '.join(parts)}.",
+    )
+
+
+def _detail_texts(details: Mapping[str, int | str]) -> list[str]:
+    """Phrase the decoded event data: "DIMM 5", "user 3", "channel 1", "rating mismatch", ..."""
+    texts: list[str] = []
+    for key, value in details.items():
+        if key == "memory_module":
+            texts.append(f"DIMM {value}")
+        elif key == "user_id":
+            texts.append(f"user {value}" if value else "unknown user")
+        elif key == "channel":
+            texts.append(f"channel {value}")
+        elif key == "sel_percent_full":
+            texts.append(f"{value} % full")
+        elif key == "sensor_number" and isinstance(value, int):
+            texts.append(f"sensor 0x{value:02X}")
+        elif key == "network_controller":
+            texts.append(f"network controller {value}")
+        elif key == "deactivation_cause" and value == "unspecified":
+            continue
+        else:
+            texts.append(str(value).replace("_", " "))
+    return texts
+
+
+def _oem_text(record: SelRecord) -> str:
+    """Raw text of an OEM record (IPMI 2.0 §32.2, §32.3): its type, manufacturer id and data bytes in hex."""
+    if record.record_type >= OEM_NON_TIMESTAMPED:
+        return f"OEM record type {record.record_type:02X}h: {record.raw[3:].hex(' ')}."
+    manufacturer = int.from_bytes(record.raw[7:10], "little")
+    return f"OEM record type {record.record_type:02X}h, manufacturer {manufacturer}: {record.raw[10:].hex(' ')}."
