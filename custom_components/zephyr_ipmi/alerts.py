@@ -51,8 +51,8 @@ class AlertSeverity(StrEnum):
 _RANK = {AlertSeverity.INFO: 0, AlertSeverity.WARNING: 1, AlertSeverity.CRITICAL: 2}
 
 
-def _parse_time(value: Any) -> datetime:
-    """Read an ISO 8601 time; a time without zone is taken as UTC. Raises ``ValueError`` otherwise."""
+def parse_time(value: Any) -> datetime:
+    """Read an ISO 8601 time (or a datetime); a time without zone is taken as UTC. Raises ``ValueError`` otherwise."""
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
@@ -129,8 +129,8 @@ class Alert:
             sensor=_optional_str(data.get("sensor")),
             reading=_optional_str(data.get("reading")),
             message=str(data["message"]),
-            time=_parse_time(data["time"]),
-            started=None if started is None else _parse_time(started),
+            time=parse_time(data["time"]),
+            started=None if started is None else parse_time(started),
             incident_id=str(data["incident_id"]),
         )
 
