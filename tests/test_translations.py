@@ -93,7 +93,9 @@ def test_entity_and_exception_keys_translated() -> None:
     """Every translation key, exception key and icon key in the code has a string."""
     source = "\n".join(path.read_text(encoding="utf-8") for path in INTEGRATION.glob("*.py"))
     entity_keys = {key for platform in STRINGS["entity"].values() for key in platform}
-    exceptions = _translation_keys(source) - entity_keys
+    issues = _translation_keys((INTEGRATION / "issues.py").read_text(encoding="utf-8"))
+    assert issues <= set(STRINGS["issues"])
+    exceptions = _translation_keys(source) - entity_keys - issues
     assert exceptions <= set(STRINGS["exceptions"])
     for platform, keys in (
         ("sensor", {"dcmi_power", "dcmi_energy", "fan"}),

@@ -18,6 +18,7 @@ from .const import DOMAIN, SDR_CACHE_DIR
 from .coordinator import ZephyrConfigEntry, ZephyrCoordinator, ZephyrRuntimeData
 from .credentials import CredentialsError, async_decrypt_credentials
 from .ipmi import BmcClient
+from .issues import async_delete_wrong_bmc_issue
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
@@ -60,3 +61,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> b
     if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         await hass.async_add_executor_job(entry.runtime_data.client.close)
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> None:
+    """Clear the entry's repair issue when the entry is deleted."""
+    async_delete_wrong_bmc_issue(hass, entry)

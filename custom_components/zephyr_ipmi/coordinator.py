@@ -27,6 +27,7 @@ from .ipmi import (
     PowerReading,
     SdrSensor,
 )
+from .issues import async_create_wrong_bmc_issue, async_delete_wrong_bmc_issue
 
 
 @dataclass(kw_only=True)
@@ -88,7 +89,9 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
         try:
             self.identity = await self.hass.async_add_executor_job(self.client.connect)
             if self.identity.unique_id != self.config_entry.unique_id:
+                async_create_wrong_bmc_issue(self.hass, self.config_entry)
                 raise UpdateFailed(translation_domain=DOMAIN, translation_key="wrong_bmc")
+            async_delete_wrong_bmc_issue(self.hass, self.config_entry)
             await self._async_read_sensors()
         except IpmiError as err:
             raise _as_ha_error(err) from err
@@ -105,6 +108,8 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
             snapshot = await self.hass.async_add_executor_job(self.client.poll)
         except IpmiError as err:
             result = type(err).__name__
+            if isinstance(err, IpmiWrongBmcError):
+                async_create_wrong_bmc_issue(self.hass, self.config_entry)
             raise _as_ha_error(err) from err
         except BaseException as err:
             result = type(err).__name__
