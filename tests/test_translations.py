@@ -157,6 +157,7 @@ async def test_every_abort_reason_translated(hass: HomeAssistant, mock_config_en
         if "async_update_reload_and_abort" in called and source != SOURCE_USER:
             flow = _flow(hass, source, mock_config_entry, GUID)
             endings.add(await _ending(lambda flow=flow: flow.async_update_reload_and_abort(mock_config_entry)))
+            await hass.async_block_till_done()  # the reload it scheduled
         if "_abort_if_unique_id_mismatch" in called and source != SOURCE_USER:
             flow = _flow(hass, source, mock_config_entry, "another BMC")
             endings.add(await _ending(flow._abort_if_unique_id_mismatch))
