@@ -1170,17 +1170,24 @@ async def test_sdr_change_adds_new_sensors_within_the_hour(
         await _unload_all(hass)
 
 
-@pytest.mark.parametrize("interval", [0, 9, 3601, -5, "soon"])
+@pytest.mark.parametrize("interval", [0, 9, 3601, -5, 12.5, "soon"])
 async def test_options_flow_rejects_interval_out_of_range(
     hass: HomeAssistant, bmc_sim_factory: SimFactory, interval: object
 ) -> None:
-    """The scan interval must be 10-3600 s: anything else is refused by the form and changes nothing."""
+    """The scan interval must be 10-3600 whole seconds: anything else is refused by the form, changes nothing."""
     sim = _sim(bmc_sim_factory)
     entry = await _add(hass, sim)
     try:
         result = await hass.config_entries.options.async_init(entry.entry_id)
-        with pytest.raises(InvalidData):
-            await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: interval})
+        if isinstance(interval, str):
+            with pytest.raises(InvalidData):  # not a number: the form's schema refuses it
+                await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: interval})
+        else:
+            result = await hass.config_entries.options.async_configure(
+                result["flow_id"], {CONF_SCAN_INTERVAL: interval}
+            )
+            assert result["type"] is FlowResultType.FORM
+            assert result["errors"] == {CONF_SCAN_INTERVAL: "scan_interval_out_of_range"}
         assert CONF_SCAN_INTERVAL not in entry.options
         assert _coordinator(entry).update_interval == timedelta(seconds=300)
     finally:
