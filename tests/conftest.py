@@ -97,9 +97,19 @@ SENSORS = [
     sdr("20_0_200", "PS1 Current", SensorKind.CURRENT, "A", sensor_type=0x03, conversion=conversion(1, -1)),
     sdr("20_0_201", "PS1 Input Power", SensorKind.POWER, "W", sensor_type=0x0B, conversion=conversion(2)),
     sdr("20_0_170", "Chassis Intru", SensorKind.DISCRETE, None, sensor_type=0x05, reading_type=0x6F, conversion=None),
-    sdr("20_0_202", "PS1 Status", SensorKind.DISCRETE, None, sensor_type=0x08, reading_type=0x6F, conversion=None),
+    # Power supply: the record declares offsets 0-3 (presence, failure, predictive failure, input lost).
+    sdr(
+        "20_0_202",
+        "PS1 Status",
+        SensorKind.DISCRETE,
+        None,
+        sensor_type=0x08,
+        reading_type=0x6F,
+        conversion=None,
+        state_mask=0x000F,
+    ),
     sdr("20_0_210", "DIMM Status", SensorKind.DISCRETE, None, sensor_type=0x0C, reading_type=0x6F, conversion=None),
-    # Not monitored: a discrete sensor of another type, and a power supply with a generic reading type.
+    # Several meanings, so enum sensors: a watchdog, and power supply redundancy (generic reading type 0Bh).
     sdr("20_0_180", "Watchdog2", SensorKind.DISCRETE, None, sensor_type=0x23, reading_type=0x6F, conversion=None),
     sdr("20_0_203", "PS Redundancy", SensorKind.DISCRETE, None, sensor_type=0x08, reading_type=0x0B, conversion=None),
 ]

@@ -16,9 +16,9 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.zephyr_ipmi.ipmi import IpmiConnectionError, SensorKind, SensorReading
+from custom_components.zephyr_ipmi.ipmi import IpmiConnectionError, SensorKind, SensorReading, SensorStatus
 
-from .conftest import SENSORS, SNAPSHOT, sdr, states
+from .conftest import SENSORS, SNAPSHOT, ok, sdr, setup_integration, states
 
 DEVICE = "binary_sensor.supermicro_x11spm_tf"
 
@@ -66,11 +66,15 @@ async def test_entities(
         ("ps1_status", "20_0_202", 0b0011, STATE_ON),  # failure detected
         ("ps1_status", "20_0_202", 0b0101, STATE_ON),  # predictive failure
         ("ps1_status", "20_0_202", 0b1001, STATE_ON),  # input lost
-        ("ps1_status", "20_0_202", 0b1000000, STATE_OFF),  # configuration error: not a failure mask bit
+        ("ps1_status", "20_0_202", 0b1000001, STATE_ON),  # configuration error
+        ("ps1_status", "20_0_202", 0b10000001, STATE_OFF),  # inactive (standby): a spare, not a problem
+        ("ps1_status", "20_0_202", 0b0000, STATE_ON),  # removed: the SDR says it reports presence
         ("dimm_status", "20_0_210", 0b000001, STATE_ON),  # correctable ECC
         ("dimm_status", "20_0_210", 0b000010, STATE_ON),  # uncorrectable ECC
         ("dimm_status", "20_0_210", 0b100000, STATE_ON),  # correctable ECC logging limit reached
-        ("dimm_status", "20_0_210", 0b010000, STATE_OFF),  # memory scrub failed is not in the mask
+        ("dimm_status", "20_0_210", 0b001000, STATE_ON),  # memory scrub failed
+        ("dimm_status", "20_0_210", 0b1000000, STATE_OFF),  # presence detected
+        ("dimm_status", "20_0_210", 0b0, STATE_OFF),  # an empty DIMM slot is no problem
     ],
 )
 async def test_discrete_states(
@@ -83,7 +87,7 @@ async def test_discrete_states(
     mask: int,
     expected: str,
 ) -> None:
-    """Each discrete sensor turns on for its type's problem offsets only."""
+    """Each discrete sensor turns on for its type's problem offsets only; a removed power supply is a problem."""
     mock_client.poll.return_value = replace(SNAPSHOT, readings={**SNAPSHOT.readings, key: states(mask)})
     await _poll(hass, freezer, timedelta(seconds=300))
     assert _state(hass, name) == expected
@@ -124,3 +128,53 @@ async def test_discrete_sensor_added_later(
     mock_client.poll.return_value = replace(SNAPSHOT, readings={**SNAPSHOT.readings, "20_0_204": states(0b1001)})
     await _poll(hass, freezer, timedelta(hours=1))
     assert _state(hass, "ps2_status") == STATE_ON
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_hardware_health(hass: HomeAssistant, mock_client: MagicMock, freezer: FrozenDateTimeFactory) -> None:
+    """Hardware health is a problem while any sensor is outside its non-critical range, naming them worst first."""
+    assert _state(hass, "hardware_health") == STATE_OFF
+    assert hass.states.get(f"{DEVICE}_hardware_health").attributes["sensors"] == []  # type: ignore[union-attr]
+
+    readings = {
+        **SNAPSHOT.readings,
+        "20_0_1": ok(87.0, SensorStatus.NON_CRITICAL),
+        "20_0_65": ok(400.0, SensorStatus.CRITICAL),
+        # A sensor without a reading tells nothing about its range.
+        "20_0_2": SensorReading(value=None, status=SensorStatus.CRITICAL, available=False),
+    }
+    mock_client.poll.return_value = replace(SNAPSHOT, readings=readings)
+    await _poll(hass, freezer, timedelta(seconds=300))
+    health = hass.states.get(f"{DEVICE}_hardware_health")
+    assert health is not None
+    assert health.state == STATE_ON
+    assert health.attributes["device_class"] == "problem"
+    # Only the binary sensor platform is set up here, so the sensors have no entity ids.
+    assert health.attributes["sensors"] == [
+        {"name": "FAN1", "status": "critical", "entity_id": None},
+        {"name": "CPU Temp", "status": "non_critical", "entity_id": None},
+    ]
+
+    readings["20_0_65"] = ok(1800.0)
+    readings["20_0_1"] = ok(47.0)
+    mock_client.poll.return_value = replace(SNAPSHOT, readings=readings)
+    await _poll(hass, freezer, timedelta(seconds=300))
+    assert _state(hass, "hardware_health") == STATE_OFF
+
+    mock_client.poll.side_effect = IpmiConnectionError("no answer")
+    await _poll(hass, freezer, timedelta(seconds=300))
+    assert _state(hass, "hardware_health") == STATE_UNAVAILABLE
+
+
+async def test_hardware_health_names_sensor_entities(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, mock_client: MagicMock
+) -> None:
+    """With the sensor platform loaded, each offending sensor carries its entity id."""
+    readings = {**SNAPSHOT.readings, "20_0_65": ok(25400.0, SensorStatus.NON_RECOVERABLE)}
+    mock_client.poll.return_value = replace(SNAPSHOT, readings=readings)
+    await setup_integration(hass, mock_config_entry, [Platform.SENSOR, Platform.BINARY_SENSOR])
+    health = hass.states.get(f"{DEVICE}_hardware_health")
+    assert health is not None
+    assert health.attributes["sensors"] == [
+        {"name": "FAN1", "status": "non_recoverable", "entity_id": "sensor.supermicro_x11spm_tf_fan1"}
+    ]

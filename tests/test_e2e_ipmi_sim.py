@@ -199,8 +199,9 @@ async def test_add_bmc_and_every_sensor_matches_ipmitool(
     assert device.identifiers == {(DOMAIN, guid)}
     assert device.name == peer.host
 
-    # A sensor for every threshold SDR sensor, a binary sensor for connectivity, chassis power, the chassis
-    # intrusion switch and each power supply. No DCMI power or energy: the BMC does not answer DCMI.
+    # A sensor for every threshold SDR sensor, a binary sensor for connectivity, chassis power, hardware
+    # health, the chassis intrusion switch and each power supply of the shared record. No DCMI power or
+    # energy: the BMC does not answer DCMI.
     entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
     by_domain: dict[str, set[str]] = {}
     for entity in entities:
@@ -210,6 +211,7 @@ async def test_add_bmc_and_every_sensor_matches_ipmitool(
     assert by_domain["binary_sensor"] == {
         "connectivity",
         "chassis_power",
+        "hardware_health",
         *(_sensor_key(number) for number in (CHASSIS_INTRUSION, PSU1, PSU2)),
     }
 
@@ -228,6 +230,9 @@ async def test_add_bmc_and_every_sensor_matches_ipmitool(
     assert _binary_state(hass, entry, PSU2) == STATE_OFF
     psu2 = _state(hass, entry, "binary_sensor", _sensor_key(PSU2))
     assert psu2.attributes["device_class"] == "problem"
+    assert psu2.attributes["friendly_name"] == f"{peer.host} PS Status 2"
+    assert psu2.attributes["asserted"] == ["presence_detected"]
+    assert _binary_state(hass, entry, "hardware_health") == STATE_OFF
 
     # Changes in the BMC show after the next scheduled poll.
     peer.set_sensor_value("CPU Temp", 73)
@@ -236,6 +241,7 @@ async def test_add_bmc_and_every_sensor_matches_ipmitool(
     peer.set_sensor_value("FAN4", 2500)
     peer.set_discrete_state(CHASSIS_INTRUSION, 0b1)  # chassis opened
     peer.set_discrete_state(PSU2, 0b1001)  # present, AC lost
+    peer.set_discrete_state(PSU1, 0b0000)  # pulled out: presence deasserted
     await _next_scheduled_poll(hass)
 
     states = _assert_sensors_match_ipmitool(hass, entry, peer)
@@ -244,8 +250,19 @@ async def test_add_bmc_and_every_sensor_matches_ipmitool(
     assert states["FAN1"].attributes["status"] == "critical"
     assert float(states["FAN4"].state) == 2500.0
     assert _binary_state(hass, entry, CHASSIS_INTRUSION) == STATE_ON
-    assert _binary_state(hass, entry, PSU1) == STATE_OFF
+    assert _binary_state(hass, entry, PSU1) == STATE_ON
+    assert _state(hass, entry, "binary_sensor", _sensor_key(PSU1)).attributes["asserted"] == []
     assert _binary_state(hass, entry, PSU2) == STATE_ON
+    assert _state(hass, entry, "binary_sensor", _sensor_key(PSU2)).attributes["asserted"] == [
+        "presence_detected",
+        "input_lost",
+    ]
+    # FAN1 below its lower critical threshold makes the BMC's hardware health a problem, naming FAN1.
+    health = _state(hass, entry, "binary_sensor", "hardware_health")
+    assert health.state == STATE_ON
+    assert health.attributes["sensors"] == [
+        {"name": "FAN1", "status": "critical", "entity_id": _sensor_state(hass, entry, "FAN1").entity_id}
+    ]
 
     # Adding the same BMC again is refused, and the check's login/logout leaves the entry's session alone: the BMC
     # still counts it (plus ipmitool's own), and the next poll needs no new login.

@@ -19,7 +19,13 @@ from pytest_homeassistant_custom_component.common import (
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.zephyr_ipmi.const import DOMAIN
-from custom_components.zephyr_ipmi.ipmi import IpmiConnectionError, PowerReading, SensorKind, SensorStatus
+from custom_components.zephyr_ipmi.ipmi import (
+    IpmiConnectionError,
+    PowerReading,
+    SensorKind,
+    SensorReading,
+    SensorStatus,
+)
 from custom_components.zephyr_ipmi.sensor import display_precision
 
 from .conftest import GUID, SENSORS, SNAPSHOT, conversion, ok, sdr, setup_integration
@@ -193,3 +199,37 @@ async def test_unit_outside_device_class(
     assert state is not None
     assert "device_class" not in state.attributes
     assert state.attributes["unit_of_measurement"] == "%"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_discrete_state_sensors(
+    hass: HomeAssistant, mock_client: MagicMock, freezer: FrozenDateTimeFactory
+) -> None:
+    """A discrete sensor with several meanings shows its most severe asserted state's key."""
+    watchdog = hass.states.get(f"{DEVICE}_watchdog2")
+    assert watchdog is not None
+    assert (watchdog.state, watchdog.attributes["asserted"], watchdog.attributes["problem"]) == ("ok", [], False)
+    assert hass.states.get(f"{DEVICE}_ps_redundancy").state == "fully_redundant"  # type: ignore[union-attr]
+
+    readings = {
+        **SNAPSHOT.readings,
+        "20_0_180": SensorReading(value=None, status=None, available=True, states=0b0011),
+        "20_0_203": SensorReading(value=None, status=None, available=True, states=0b0010),
+    }
+    mock_client.poll.return_value = replace(SNAPSHOT, readings=readings)
+    await _poll(hass, freezer, timedelta(seconds=300))
+    watchdog = hass.states.get(f"{DEVICE}_watchdog2")
+    assert watchdog is not None
+    # Timer expired (offset 0) and hard reset (offset 1): the reset is the more severe.
+    assert watchdog.state == "hard_reset"
+    assert watchdog.attributes["asserted"] == ["timer_expired", "hard_reset"]
+    assert watchdog.attributes["problem"] is True
+    redundancy = hass.states.get(f"{DEVICE}_ps_redundancy")
+    assert redundancy is not None
+    assert redundancy.state == "redundancy_lost"
+    assert redundancy.attributes["device_class"] == "enum"
+
+    readings["20_0_180"] = SensorReading(value=None, status=None, available=False)
+    mock_client.poll.return_value = replace(SNAPSHOT, readings=readings)
+    await _poll(hass, freezer, timedelta(seconds=300))
+    assert hass.states.get(f"{DEVICE}_watchdog2").state == STATE_UNAVAILABLE  # type: ignore[union-attr]

@@ -188,3 +188,52 @@ async def test_every_abort_reason_translated(hass: HomeAssistant, mock_config_en
     assert not missing
     # The strings of the integration's own reasons are its own; none is left unused.
     assert {reason for domain, reason in endings if domain == DOMAIN} == set(STRINGS["config"]["abort"])
+
+
+def test_every_discrete_state_translated() -> None:
+    """Each state table a multi-state discrete sensor can use has a name for every state it can show."""
+    from custom_components.zephyr_ipmi.ipmi.discrete import discrete_view
+    from custom_components.zephyr_ipmi.ipmi.models import SdrSensor, SensorKind
+
+    tables = 0
+    for reading_type in (*range(0x02, 0x0D), 0x6F):
+        for sensor_type in range(0x01, 0x2D):
+            sensor = SdrSensor(
+                key="20_0_1",
+                record_id=1,
+                name="S",
+                owner=0x20,
+                lun=0,
+                number=1,
+                entity_id=0x07,
+                entity_instance=1,
+                sensor_type=sensor_type,
+                reading_type=reading_type,
+                kind=SensorKind.DISCRETE,
+                unit=None,
+            )
+            view = discrete_view(sensor)
+            if view is None or view.binary:
+                continue
+            tables += 1
+            translations = STRINGS["entity"]["sensor"][view.translation_key]
+            assert list(translations["state"]) == view.options, view.translation_key
+            assert all(translations["state"].values())
+            assert set(translations["state_attributes"]) == {"asserted", "problem"}
+    assert tables > 30
+
+
+def test_threshold_status_translated() -> None:
+    """The status attribute of every threshold sensor (fans and the rest) is translated, with every threshold."""
+    for key in ("fan", "threshold_sensor"):
+        attributes = STRINGS["entity"]["sensor"][key]["state_attributes"]
+        assert set(attributes["status"]["state"]) == {"ok", "non_critical", "critical", "non_recoverable"}
+        assert {
+            "lower_non_recoverable",
+            "lower_critical",
+            "lower_non_critical",
+            "upper_non_critical",
+            "upper_critical",
+            "upper_non_recoverable",
+            "threshold_unit",
+        } <= set(attributes)

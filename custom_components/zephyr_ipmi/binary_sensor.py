@@ -1,9 +1,9 @@
-"""Binary sensors of Zephyr IPMI: BMC connectivity, chassis power and discrete SDR sensors."""
+"""Binary sensors of Zephyr IPMI: BMC connectivity, chassis power, hardware health and one-meaning discrete sensors."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import override
+from typing import Any, override
 
 # BinarySensorDeviceClass is re-exported by the package (where every HA version has it) without __all__.
 from homeassistant.components.binary_sensor import (  # type: ignore[attr-defined]
@@ -12,25 +12,16 @@ from homeassistant.components.binary_sensor import (  # type: ignore[attr-define
 )
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import DOMAIN
 from .coordinator import ZephyrConfigEntry, ZephyrCoordinator
 from .entity import ZephyrEntity, ZephyrSdrEntity, async_add_entities_as_they_appear
+from .ipmi import SensorStatus
+from .ipmi.discrete import DiscreteView, discrete_view
 
 PARALLEL_UPDATES = 0
-
-SENSOR_SPECIFIC = 0x6F
-"""Event/reading type code of sensors whose state offsets are defined per sensor type (IPMI 2.0 Table 42-3)."""
-
-DISCRETE_TYPES: dict[int, tuple[BinarySensorDeviceClass, int]] = {
-    # Physical security: offset 0 general chassis intrusion.
-    0x05: (BinarySensorDeviceClass.TAMPER, 0b1),
-    # Power supply: offsets 1 failure detected, 2 predictive failure, 3 input (AC) lost.
-    0x08: (BinarySensorDeviceClass.PROBLEM, 0b1110),
-    # Memory: offsets 0 correctable ECC, 1 uncorrectable ECC, 5 correctable ECC logging limit reached.
-    0x0C: (BinarySensorDeviceClass.PROBLEM, 0b100011),
-}
-"""Sensor type → device class and the mask of state offsets that turn the binary sensor on."""
 
 
 async def async_setup_entry(
@@ -38,19 +29,26 @@ async def async_setup_entry(
     entry: ZephyrConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add connectivity and chassis power, and a binary sensor per known discrete SDR sensor."""
+    """Add connectivity, chassis power and hardware health, and a binary sensor per one-meaning discrete sensor."""
     coordinator = entry.runtime_data.coordinator
-    async_add_entities([ZephyrConnectivitySensor(coordinator), ZephyrChassisPowerSensor(coordinator)])
+    async_add_entities(
+        [
+            ZephyrConnectivitySensor(coordinator),
+            ZephyrChassisPowerSensor(coordinator),
+            ZephyrHardwareHealthSensor(coordinator),
+        ]
+    )
 
     def keys(coordinator: ZephyrCoordinator) -> Iterator[str]:
-        """List sensor-specific discrete sensors of the types above."""
+        """List the discrete sensors that have one meaning (intrusion, power supply, presence, ...)."""
         for key, sdr in coordinator.sensors.items():
-            if sdr.reading_type == SENSOR_SPECIFIC and sdr.sensor_type in DISCRETE_TYPES:
+            if (view := discrete_view(sdr)) is not None and view.binary:
                 yield key
 
     def build(coordinator: ZephyrCoordinator, key: str) -> list[ZephyrDiscreteSensor]:
         """Build the binary sensor of one discrete SDR sensor."""
-        return [ZephyrDiscreteSensor(coordinator, key)]
+        view = discrete_view(coordinator.sensors[key])
+        return [ZephyrDiscreteSensor(coordinator, key, view)] if view is not None else []
 
     async_add_entities_as_they_appear(entry, async_add_entities, keys, build)
 
@@ -102,16 +100,75 @@ class ZephyrChassisPowerSensor(ZephyrEntity, BinarySensorEntity):
         return self.coordinator.data.power_on
 
 
-class ZephyrDiscreteSensor(ZephyrSdrEntity, BinarySensorEntity):
-    """A discrete SDR sensor: on while any of its type's problem states is asserted."""
+class ZephyrHardwareHealthSensor(ZephyrEntity, BinarySensorEntity):
+    """A problem while any threshold sensor of the BMC is outside its non-critical range.
 
-    def __init__(self, coordinator: ZephyrCoordinator, key: str) -> None:
-        """Pick the device class and problem states from the SDR sensor type."""
+    Its ``sensors`` attribute lists the offending sensors: name as the BMC names it, threshold
+    status (non_critical, critical, non_recoverable) and the entity id when the sensor has one.
+    """
+
+    _attr_device_class = BinarySensorDeviceClass.PROBLEM
+    _attr_translation_key = "hardware_health"
+
+    def __init__(self, coordinator: ZephyrCoordinator) -> None:
+        """Attach the sensor to the BMC."""
+        super().__init__(coordinator, "hardware_health")
+
+    def _offending(self) -> list[tuple[str, str, SensorStatus]]:
+        """Return (sensor key, name, status) of each threshold sensor whose last reading crossed a threshold."""
+        readings = self.coordinator.data.readings
+        return [
+            (key, sdr.name, reading.status)
+            for key, sdr in self.coordinator.sensors.items()
+            if (reading := readings.get(key)) is not None
+            and reading.available
+            and reading.status not in (None, SensorStatus.OK)
+        ]
+
+    @property
+    @override
+    def is_on(self) -> bool:
+        """Return whether any sensor reads outside its non-critical range."""
+        return bool(self._offending())
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Return the offending sensors, worst first."""
+        registry = er.async_get(self.hass)
+        bmc_id = self.coordinator.config_entry.unique_id or self.coordinator.identity.unique_id
+        order = list(SensorStatus)
+        sensors = []
+        for key, name, status in sorted(self._offending(), key=lambda item: -order.index(item[2])):
+            entity_id = registry.async_get_entity_id("sensor", DOMAIN, f"{bmc_id}_{key}")
+            sensors.append({"name": name, "status": status.value, "entity_id": entity_id})
+        return {"sensors": sensors}
+
+
+class ZephyrDiscreteSensor(ZephyrSdrEntity, BinarySensorEntity):
+    """A discrete SDR sensor with one meaning: intrusion (tamper), power supply or memory (problem), presence, ...
+
+    On while a state of that meaning is asserted (IPMI 2.0 Tables 42-2/42-3, see ``ipmi.discrete``); a
+    power supply whose presence offset is deasserted (removed) is a problem too. The ``asserted``
+    attribute lists every asserted state's key.
+    """
+
+    def __init__(self, coordinator: ZephyrCoordinator, key: str, view: DiscreteView) -> None:
+        """Take the device class and the states that turn it on from ``view`` (the SDR's meaning)."""
         super().__init__(coordinator, key)
-        self._attr_device_class, self._mask = DISCRETE_TYPES[self.sdr.sensor_type]
+        self.view = view
+        device_class = view.device_class
+        self._attr_device_class = BinarySensorDeviceClass(device_class) if device_class is not None else None
 
     @property
     @override
     def is_on(self) -> bool | None:
-        """Return whether a problem state is asserted."""
-        return bool(reading.states & self._mask) if (reading := self.reading) is not None else None
+        """Return whether the sensor's meaning is asserted."""
+        return self.view.is_on(reading.states) if (reading := self.reading) is not None else None
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Return the keys of the asserted states (IPMI 2.0 Table 42-2/42-3), in offset order."""
+        reading = self.reading
+        return {"asserted": [state.key for state in self.view.asserted(reading.states if reading else 0)]}

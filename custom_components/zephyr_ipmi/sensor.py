@@ -1,4 +1,4 @@
-"""Sensors of Zephyr IPMI: one per threshold SDR sensor, plus DCMI power (W) and its energy (kWh)."""
+"""Sensors of Zephyr IPMI: threshold and multi-state discrete SDR sensors, DCMI power (W) and energy (kWh)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .coordinator import ZephyrConfigEntry, ZephyrCoordinator
 from .entity import ZephyrEntity, ZephyrSdrEntity, async_add_entities_as_they_appear
 from .ipmi import SdrSensor, SensorKind
+from .ipmi.discrete import DiscreteView, discrete_view
 
 PARALLEL_UPDATES = 0
 
@@ -48,6 +49,7 @@ THRESHOLD_ATTRIBUTES = {
     "ucr": "upper_critical",
     "unr": "upper_non_recoverable",
 }
+THRESHOLD_UNIT_ATTRIBUTE = "threshold_unit"
 
 POWER_DESCRIPTION = SensorEntityDescription(
     key="dcmi_power",
@@ -82,11 +84,13 @@ async def async_setup_entry(
     entry: ZephyrConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a sensor per threshold SDR sensor and, once the BMC answers DCMI, power and energy."""
+    """Add a sensor per threshold and multi-state discrete SDR sensor, and DCMI power and energy once answered."""
 
     def keys(coordinator: ZephyrCoordinator) -> Iterator[str]:
-        """List threshold sensors, and DCMI when the BMC reports power."""
-        yield from (key for key, sdr in coordinator.sensors.items() if sdr.is_threshold)
+        """List threshold and multi-state discrete sensors, and DCMI when the BMC reports power."""
+        for key, sdr in coordinator.sensors.items():
+            if sdr.is_threshold or ((view := discrete_view(sdr)) is not None and not view.binary):
+                yield key
         if coordinator.data.power is not None:
             yield DCMI_KEY
 
@@ -94,6 +98,9 @@ async def async_setup_entry(
         """Build the entities of one key."""
         if key == DCMI_KEY:
             return [ZephyrPowerSensor(coordinator), ZephyrEnergySensor(coordinator)]
+        sdr = coordinator.sensors[key]
+        if (view := discrete_view(sdr)) is not None:
+            return [ZephyrDiscreteStateSensor(coordinator, key, view)]
         return [ZephyrSdrSensor(coordinator, key)]
 
     async_add_entities_as_they_appear(entry, async_add_entities, keys, build)
@@ -103,7 +110,8 @@ class ZephyrSdrSensor(ZephyrSdrEntity, SensorEntity):
     """A threshold SDR sensor: temperature (°C), fan (rpm), voltage (V), current (A), power (W) or other."""
 
     _attr_state_class = SensorStateClass.MEASUREMENT
-    _unrecorded_attributes = frozenset(THRESHOLD_ATTRIBUTES.values())
+    _attr_translation_key = "threshold_sensor"
+    _unrecorded_attributes = frozenset({*THRESHOLD_ATTRIBUTES.values(), THRESHOLD_UNIT_ATTRIBUTE})
 
     def __init__(self, coordinator: ZephyrCoordinator, key: str) -> None:
         """Describe the sensor from its SDR record."""
@@ -127,19 +135,23 @@ class ZephyrSdrSensor(ZephyrSdrEntity, SensorEntity):
     @property
     @override
     def extra_state_attributes(self) -> dict[str, Any]:
-        """Return the threshold status (ok, non_critical, critical, non_recoverable) and the thresholds."""
+        """Return the threshold status (ok, non_critical, critical, non_recoverable), the thresholds and their unit.
+
+        Thresholds are in the unit the state is shown in (``threshold_unit``, e.g. °F when the user
+        shows temperatures in °F).
+        """
         reading = self.reading
         status = reading.status if reading is not None else None
         # Thresholds come from the SDR as last read: they change when the hourly check re-reads it.
         sdr = self.coordinator.sensors.get(self.sdr.key, self.sdr)
-        return {
-            "status": status.value if status is not None else None,
-            **{
-                THRESHOLD_ATTRIBUTES[name]: self._in_display_unit(value)
-                for name, value in sdr.thresholds.items()
-                if name in THRESHOLD_ATTRIBUTES
-            },
+        thresholds: dict[str, Any] = {
+            THRESHOLD_ATTRIBUTES[name]: self._in_display_unit(value)
+            for name, value in sdr.thresholds.items()
+            if name in THRESHOLD_ATTRIBUTES
         }
+        if thresholds and (unit := self.unit_of_measurement) is not None:
+            thresholds[THRESHOLD_UNIT_ATTRIBUTE] = str(unit)
+        return {"status": status.value if status is not None else None, **thresholds}
 
     def _in_display_unit(self, value: float) -> float:
         """Convert a threshold from the SDR's unit to the unit the state is shown in (e.g. °C → °F)."""
@@ -150,6 +162,42 @@ class ZephyrSdrSensor(ZephyrSdrEntity, SensorEntity):
         converted = converter.convert(value, native, shown)
         precision = self._attr_suggested_display_precision
         return round(converted, precision + 1) if precision is not None else converted
+
+
+class ZephyrDiscreteStateSensor(ZephyrSdrEntity, SensorEntity):
+    """A discrete SDR sensor with several meanings (drive slot, processor, power unit, redundancy, ...).
+
+    Its state is the key of the most severe asserted state of its sensor type or generic
+    event/reading type (IPMI 2.0 Tables 42-2/42-3, see ``ipmi.discrete``), translated through the
+    translation key named after that table; ``ok`` when nothing is asserted and ``absent`` when its
+    presence state is deasserted. Attributes: ``asserted`` (every asserted state's key) and
+    ``problem`` (whether any asserted state is a warning or critical one).
+    """
+
+    _attr_device_class = SensorDeviceClass.ENUM
+
+    def __init__(self, coordinator: ZephyrCoordinator, key: str, view: DiscreteView) -> None:
+        """Take the states and translation key from ``view`` (the SDR's meaning)."""
+        super().__init__(coordinator, key)
+        self.view = view
+        self._attr_options = view.options
+        self._attr_translation_key = view.translation_key
+
+    @property
+    @override
+    def native_value(self) -> str | None:
+        """Return the key of the most severe asserted state."""
+        return self.view.state(reading.states) if (reading := self.reading) is not None else None
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Return every asserted state's key, in offset order, and whether any is a problem."""
+        states = reading.states if (reading := self.reading) is not None else 0
+        return {
+            "asserted": [state.key for state in self.view.asserted(states)],
+            "problem": self.view.problem(states),
+        }
 
 
 class ZephyrPowerSensor(ZephyrEntity, SensorEntity):

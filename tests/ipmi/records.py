@@ -65,12 +65,18 @@ def compact_record(
     modifier_offset: int = 0,
     instance_increments: bool = False,
     id_type: int = 0b11,
+    masks: tuple[int, int, int] = (0, 0, 0),
 ) -> bytes:
-    """A Compact Sensor Record (type 0x02, IPMI 2.0 Table 43-2)."""
+    """A Compact Sensor Record (type 0x02, IPMI 2.0 Table 43-2).
+
+    ``masks`` are the assertion event, deassertion event and discrete reading masks (bytes 15-20).
+    """
     body = bytearray(26)  # bytes 6-31 of the record; the ID string type/length byte follows
     body[0], body[1], body[2] = 0x20, 0x00, number
     body[3], body[4] = 0x0A, 0x01
     body[7], body[8] = sensor_type, reading_type
+    for index, mask in zip((9, 11, 13), masks, strict=True):
+        body[index], body[index + 1] = mask & 0xFF, mask >> 8
     body[15] = 0xC0  # no analog reading
     body[18] = ((0b01 if alpha else 0b00) << 4) | (share_count & 0x0F)
     body[19] = (0x80 if instance_increments else 0) | (modifier_offset & 0x7F)

@@ -117,6 +117,18 @@ def test_compact_record_with_share_count_gives_one_sensor_each() -> None:
     assert reading.available
 
 
+def test_discrete_state_mask_joins_assertion_deassertion_and_reading_masks() -> None:
+    # A drive slot that asserts presence and fault (0x0003), deasserts presence (0x0001) and reads
+    # rebuild (offset 7) as well; bit 15 of the reading mask is reserved.
+    (sensor,) = parse_sensor_records(
+        compact_record(30, 0x90, "Drive 0", sensor_type=0x0D, masks=(0x0003, 0x0001, 0x8080))
+    )
+    assert sensor.state_mask == 0x0083
+    # Threshold sensors have no state mask: their mask bytes hold threshold events and access.
+    (threshold,) = parse_sensor_records(full_record(31, 0x91, "T", thresholds={"ucr": 90}))
+    assert threshold.state_mask == 0
+
+
 def test_id_string_encodings() -> None:
     assert decode_id_string(0xC0 | 8, b"CPU Temp") == "CPU Temp"
     assert decode_id_string(0xC0 | 8, b"FAN1\x00\x00\x00\x00") == "FAN1"

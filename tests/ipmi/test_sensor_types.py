@@ -105,6 +105,7 @@ def test_every_key_is_stable_snake_case_and_unique_within_its_table() -> None:
     for table in tables:
         keys = [state.key for state in table]
         assert len(set(keys)) == len(keys), table.key
+        assert not {"ok", "absent"} & set(keys), table.key
         for state in table:
             assert re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)*", state.key), state.key
             assert 0 <= state.offset <= 14

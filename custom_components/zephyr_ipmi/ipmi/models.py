@@ -61,7 +61,9 @@ class SdrSensor:
     ``key`` is stable across restarts and renames: ``"{owner:02x}_{lun}_{number}"`` (sensor owner id,
     owner LUN, sensor number), which is unique per sensor on a BMC. ``unit`` is the Home Assistant
     style unit symbol ("°C", "rpm", "V", "A", "W", "%") or None. ``thresholds`` maps the readable
-    thresholds ("lnr", "lcr", "lnc", "unc", "ucr", "unr") to values in ``unit``.
+    thresholds ("lnr", "lcr", "lnc", "unc", "ucr", "unr") to values in ``unit``. ``state_mask`` is, for
+    discrete sensors, the mask of state offsets (bit n = offset n) the record says the sensor can
+    assert, deassert or read (Table 43-1 bytes 15-20); 0 when the record declares none.
     """
 
     key: str
@@ -78,6 +80,7 @@ class SdrSensor:
     unit: str | None
     conversion: Conversion | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
+    state_mask: int = 0
 
     @property
     def is_threshold(self) -> bool:

@@ -198,6 +198,14 @@ def parse_sensor_records(record: bytes) -> list[SdrSensor]:
     sensor_type, reading_type = record[12], record[13]
     units1, base_unit = record[20], record[21]
     kind, unit = _kind_and_unit(sensor_type, units1, base_unit, reading_type)
+    state_mask = 0
+    if reading_type != READING_TYPE_THRESHOLD:
+        # Assertion, deassertion and discrete reading masks (bytes 15-20): bits 0-14 are state offsets.
+        state_mask = (
+            int.from_bytes(record[14:16], "little")
+            | int.from_bytes(record[16:18], "little")
+            | int.from_bytes(record[18:20], "little")
+        ) & 0x7FFF
 
     if rec_type == RECORD_FULL:
         conversion = None
@@ -235,6 +243,7 @@ def parse_sensor_records(record: bytes) -> list[SdrSensor]:
                 unit=unit,
                 conversion=conversion,
                 thresholds=thresholds,
+                state_mask=state_mask,
             )
         ]
 
@@ -265,6 +274,7 @@ def parse_sensor_records(record: bytes) -> list[SdrSensor]:
                 reading_type=reading_type,
                 kind=SensorKind.DISCRETE,
                 unit=None,
+                state_mask=state_mask,
             )
         )
     return sensors

@@ -19,7 +19,8 @@ Everything here is a plain lookup; nothing talks to a BMC. Typical use::
     event_details(0x08, 0x6F, event)                       # {"config_error": "rating_mismatch"}
 
 State keys are stable snake_case identifiers, unique within one table (one sensor type, or one
-generic event/reading type); ``table_key`` + ``key`` is unique overall. English names follow the
+generic event/reading type); the table's key plus the state's key is unique overall. No state is keyed ``ok`` or
+``absent``: those name "nothing asserted" and "presence deasserted" (see ``discrete``). English names follow the
 spec's wording, shortened where the spec adds an explanation.
 """
 
@@ -632,9 +633,9 @@ _SPECIFIC: dict[int, StateTable] = {
         "entity_presence",
         "Entity presence",
         [
-            (0, "present", "Entity present", _OK),
-            (1, "absent", "Entity absent", _INFO),
-            (2, "disabled", "Entity disabled", _INFO),
+            (0, "entity_present", "Entity present", _OK),
+            (1, "entity_absent", "Entity absent", _INFO),
+            (2, "entity_disabled", "Entity disabled", _INFO),
         ],
         presence_offset=0,
     ),
