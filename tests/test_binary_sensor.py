@@ -167,12 +167,13 @@ async def test_hardware_health(hass: HomeAssistant, mock_client: MagicMock, free
 
 
 async def test_hardware_health_names_sensor_entities(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, mock_client: MagicMock
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, mock_client: MagicMock, freezer: FrozenDateTimeFactory
 ) -> None:
-    """With the sensor platform loaded, each offending sensor carries its entity id."""
+    """With the sensor platform loaded, each offending sensor carries its entity id (from the next poll on)."""
     readings = {**SNAPSHOT.readings, "20_0_65": ok(25400.0, SensorStatus.NON_RECOVERABLE)}
     mock_client.poll.return_value = replace(SNAPSHOT, readings=readings)
     await setup_integration(hass, mock_config_entry, [Platform.SENSOR, Platform.BINARY_SENSOR])
+    await _poll(hass, freezer, timedelta(seconds=300))
     health = hass.states.get(f"{DEVICE}_hardware_health")
     assert health is not None
     assert health.attributes["sensors"] == [
