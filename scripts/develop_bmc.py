@@ -126,25 +126,42 @@ class BmcsimBmc:
         username: str = DEMO_USERNAME,
         password: str = DEMO_PASSWORD,
         profile: str = "supermicro-x11",
+        load: float | None = None,
     ) -> None:
-        """Prepare a BMC with ``profile`` on ``port`` (0: any free port)."""
+        """Prepare a BMC with ``profile`` on ``port`` (0: any free port).
+
+        ``load`` (percent) holds the host load there, to be changed only through the control channel
+        (``control`` after ``start``: TCP ``port`` + 1 on 127.0.0.1, any free port when ``port`` is 0);
+        None lets it wander.
+        """
         from bmcsim import Simulator  # noqa: PLC0415 - needs ROOT_DIR on sys.path
 
-        self._sim = Simulator(profile, port=port, users={username: password}, speed=1.0, load=30.0)
+        self._sim = Simulator(
+            profile,
+            port=port,
+            users={username: password},
+            speed=1.0,
+            load=30.0 if load is None else load,
+            control=f"127.0.0.1:{port + 1 if port else 0}",
+        )
         self.label = f"bmcsim, profile {profile}"
         self.username = username
         self.password = password
         self.port = port
-        self._load = HostLoad()
+        self._load = HostLoad() if load is None else None
+        self.control: str | None = None
 
     def start(self) -> None:
-        """Bind the UDP port and start the simulator's thread."""
+        """Bind the UDP port and the control channel (127.0.0.1, a free TCP port) and start the simulator."""
         self._sim.start()
         self.port = self._sim.port
+        server = self._sim.control_server
+        self.control = server.address if server is not None else None
 
     def vary(self, elapsed: float) -> None:
-        """Move the host load; bmcsim's thermal model turns it into temperatures, fan speeds and power."""
-        self._sim.control.set_load(self._load.at(elapsed))
+        """Move the host load (unless it is held); bmcsim's thermal model turns it into temperatures and fans."""
+        if self._load is not None:
+            self._sim.control.set_load(self._load.at(elapsed))
 
     def stop(self) -> None:
         """Stop the simulator's thread and close its sockets."""
@@ -158,8 +175,8 @@ BACKENDS: dict[str, Callable[..., DemoBmc]] = {
 DEFAULT_BACKEND = "bmcsim"
 
 
-def make_bmc(backend: str, port: int, *, profile: str | None = None) -> DemoBmc:
-    """Build (not start) the simulated BMC of ``backend``."""
-    if backend == "bmcsim" and profile:
-        return BmcsimBmc(port, profile=profile)
+def make_bmc(backend: str, port: int, *, profile: str | None = None, load: float | None = None) -> DemoBmc:
+    """Build (not start) the simulated BMC of ``backend``; ``load`` (bmcsim) holds the host load (percent)."""
+    if backend == "bmcsim":
+        return BmcsimBmc(port, profile=profile or "supermicro-x11", load=load)
     return BACKENDS[backend](port)

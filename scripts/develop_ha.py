@@ -618,6 +618,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--profile", help="bmcsim only: server profile (python -m bmcsim --list-profiles)")
     parser.add_argument(
+        "--load",
+        type=float,
+        help="bmcsim only: hold the host CPU load at this percent (change it with bmcsim.control); default wanders",
+    )
+    parser.add_argument(
         "--bmc-port", type=int, default=6230, help="UDP port of the simulated BMC (6230; 0 = any free port)"
     )
     parser.add_argument("--scan-interval", type=int, default=10, help="poll interval set on the entry, s (10)")
@@ -635,12 +640,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 10 <= args.scan_interval <= 3600:
         parser.error("--scan-interval must be between 10 and 3600")
+    if args.load is not None and not 0 <= args.load <= 100:
+        parser.error("--load must be between 0 and 100")
     return args
 
 
 def start_bmc(args: argparse.Namespace) -> DemoBmc:
     """Start the simulated BMC, on another port when the requested one is taken."""
-    bmc = make_bmc(args.bmc, args.bmc_port, profile=args.profile)
+    bmc = make_bmc(args.bmc, args.bmc_port, profile=args.profile, load=args.load)
     try:
         bmc.start()
     except (OSError, RuntimeError) as err:
@@ -651,13 +658,22 @@ def start_bmc(args: argparse.Namespace) -> DemoBmc:
             f"the simulated BMC did not start on UDP port {args.bmc_port} ({str(err).splitlines()[0]}); "
             "trying a free port"
         )
-        bmc = make_bmc(args.bmc, 0, profile=args.profile)
+        bmc = make_bmc(args.bmc, 0, profile=args.profile, load=args.load)
         try:
             bmc.start()
         except (OSError, RuntimeError) as err2:
             bmc.stop()
             raise DevelopError(f"the simulated BMC did not start: {err2}") from err2
     return bmc
+
+
+def say_load_control(bmc: DemoBmc) -> None:
+    """Print how to change the simulated host's CPU load (bmcsim's control channel), when there is one."""
+    control = getattr(bmc, "control", None)
+    if control is None:
+        return
+    say(f"Load      .venv/bin/python -m bmcsim.control {control} set_load '{{\"percent\": 80}}'")
+    say("          (start with --load 5 to hold the load where you put it; otherwise it wanders)")
 
 
 def run_bmc_only(bmc: DemoBmc, started: float) -> None:
@@ -670,6 +686,7 @@ def run_bmc_only(bmc: DemoBmc, started: float) -> None:
     say(f"  password  {bmc.password}")
     say("Add it in Home Assistant: Settings > Devices & services > Add integration > Zephyr IPMI.")
     say(f"Try it: ipmitool -I lanplus -C 3 -H {bmc.host} -p {bmc.port} -U {bmc.username} -P '{bmc.password}' sdr")
+    say_load_control(bmc)
     say("Press Ctrl-C to stop it.")
     while True:
         time.sleep(VARY_EVERY)
@@ -708,6 +725,7 @@ def run_with_ha(args: argparse.Namespace, bmc: DemoBmc, started: float, ha: Home
     say(f"BMC       {bmc.label} at {bmc.host}:{bmc.port}, user {bmc.username}, password {bmc.password}")
     say(f'REST      curl -H "Authorization: Bearer $(cat {token_file.relative_to(ROOT_DIR)})" {ha.base}/api/states')
     say(f"Logs      {ha.config_dir / 'home-assistant.log'}")
+    say_load_control(bmc)
     say("Stop      Ctrl-C stops Home Assistant and the simulated BMC.")
     while True:
         time.sleep(VARY_EVERY)
