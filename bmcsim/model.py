@@ -40,6 +40,11 @@ SESSION_AUDIT_SENSOR = 0xF1
 MEMORY_SENSOR = 0xF0
 
 
+def _psu_works(sensor: Sensor) -> bool:
+    """Return whether a power supply is present (offset 0) with neither failure (1) nor AC lost (3) asserted."""
+    return bool(sensor.state_bits & 0x01) and not sensor.state_bits & 0x0A
+
+
 def interpolate(curve: tuple[tuple[float, float], ...], x: float) -> float:
     """Piecewise-linear interpolation over (x, y) points, clamped at both ends."""
     if x <= curve[0][0]:
@@ -123,6 +128,18 @@ class Machine:
                 discrete_mask=mask,
                 hysteresis=(0, 0),
             )
+        elif spec.kind in ("discrete", "redundancy"):
+            record = s.SensorRecord(
+                spec.number,
+                spec.name,
+                spec.sensor_type,
+                spec.reading_type,
+                spec.entity[0],
+                spec.entity[1],
+                compact=spec.compact,
+                discrete_mask=spec.state_mask,
+                hysteresis=(0, 0),
+            )
         else:
             sensor_type = {
                 "temp": s.ST_TEMPERATURE,
@@ -148,6 +165,8 @@ class Machine:
         sensor = Sensor(spec, record, dict(record.thresholds))
         if spec.kind == "psu":
             sensor.state_bits = 0x01  # presence detected
+        elif spec.kind in ("discrete", "redundancy"):
+            sensor.state_bits = spec.states
         self.sensors.append(sensor)
         self.by_number[spec.number] = sensor
 
@@ -304,7 +323,7 @@ class Machine:
         self.power_history.append(watts)
         del self.power_history[:-120]
         psus = [x for x in self.sensors if x.spec.kind == "psu"]
-        working = [x for x in psus if not x.state_bits & 0x0A] or psus
+        working = [x for x in psus if _psu_works(x)] or psus
         for sensor in self.sensors:
             kind = sensor.spec.kind
             if kind == "voltage":
@@ -313,10 +332,19 @@ class Machine:
                 sensor.value = watts
             elif kind == "current":
                 idx = sensor.spec.index
-                failed = idx < len(psus) and bool(psus[idx].state_bits & 0x0A)
+                failed = idx < len(psus) and not _psu_works(psus[idx])
                 sensor.value = 0.0 if failed else watts / 230.0 / max(1, len(working))
             elif kind == "intrusion":
                 sensor.state_bits = 0x01 if self.intrusion else 0x00
+            elif kind == "redundancy":
+                members = psus if sensor.spec.group == "psu" else self.fans()
+                works = (
+                    all(_psu_works(x) for x in members)
+                    if sensor.spec.group == "psu"
+                    else not any(x.failed for x in members)
+                )
+                # offset 0 fully redundant, offset 1 redundancy lost (IPMI 2.0 Table 42-2, type 0Bh)
+                self.set_states(sensor, 0x0001 if works else 0x0002)
 
     # ---------------------------------------------------------------------------------------------------
     # readings
@@ -462,6 +490,37 @@ class Machine:
         elif not failed and was:
             self.sel_event("psu_ok", psu=index)
         self._update_derived()
+
+    def set_psu_present(self, index: int, present: bool) -> None:
+        """Insert (True) or pull out (False) PSU ``index``: offset 0 (presence detected) follows, with a SEL entry.
+
+        A pulled supply asserts nothing (its failure and AC-lost states go with it) and draws no current.
+        """
+        sensor = [x for x in self.sensors if x.spec.kind == "psu"][index]
+        self.set_states(sensor, 0x0001 if present else 0x0000)
+        self._update_derived()
+
+    def set_states(self, sensor: Sensor, states: int) -> None:
+        """Set the asserted state offsets of discrete ``sensor``; each change goes to the SEL.
+
+        One assertion or deassertion event per changed offset, with the sensor's event/reading type
+        (IPMI 2.0 section 29.7, Tables 42-2/42-3).
+        """
+        states &= 0x7FFF
+        changed = sensor.state_bits ^ states
+        for offset in range(15):
+            if changed >> offset & 1:
+                self.add_sel(
+                    sel_mod.discrete_event(
+                        self.unix_time,
+                        sensor.record.sensor_type,
+                        sensor.spec.number,
+                        offset,
+                        event_type=sensor.record.event_type,
+                        deassert=not states >> offset & 1,
+                    )
+                )
+        sensor.state_bits = states
 
     def set_intrusion(self, active: bool) -> None:
         """Open (True, logs an assertion) or reset (False) the chassis intrusion switch."""

@@ -26,6 +26,8 @@ ENT_CHASSIS = 0x17
 ENT_FAN = 0x1D
 ENT_AIR_INLET = 0x37
 ENT_SYSTEM_CHASSIS = 0x17
+ENT_DRIVE_BAY = 0x1A
+ENT_ADD_IN_CARD = 0x0B
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,13 @@ class Thermal:
 
 @dataclass(frozen=True)
 class SensorSpec:
-    """One sensor of a profile. ``kind`` is temp, fan, voltage, power, current, psu or intrusion.
+    """One sensor of a profile: temp, fan, voltage, power, current, psu, intrusion, discrete or redundancy.
 
     ``thresholds`` are engineering values (degrees C, rpm, volts, watts, amps); they are rounded to the
     sensor's step when the SDR is built. ``settable`` None means every present threshold is settable.
+    Discrete and redundancy sensors have a ``sensor_type`` and ``reading_type`` (IPMI 2.0 Tables 42-2,
+    42-3), the offsets they report (``state_mask``) and the offsets asserted at start (``states``); a
+    redundancy sensor follows the power supplies or fans named by ``group`` ("psu" or "fan").
     """
 
     name: str
@@ -87,6 +92,11 @@ class SensorSpec:
     nominal: float = 0.0
     index: int = 0
     compact: bool = False
+    sensor_type: int = 0
+    reading_type: int = 0
+    state_mask: int = 0
+    states: int = 0
+    group: str = ""
 
 
 @dataclass(frozen=True)
@@ -263,6 +273,57 @@ def psu(name: str, number: int, index: int) -> SensorSpec:
 def intrusion(name: str, number: int) -> SensorSpec:
     """Physical security (chassis intrusion), sensor type 05h, offset 0 = general chassis intrusion."""
     return SensorSpec(name, number, "intrusion", (ENT_SYSTEM_CHASSIS, 1), standby=True, compact=True)
+
+
+def discrete(
+    name: str,
+    number: int,
+    sensor_type: int,
+    entity: tuple[int, int],
+    state_mask: int,
+    *,
+    states: int = 0,
+    reading_type: int = s.ERT_SENSOR_SPECIFIC,
+    standby: bool = False,
+) -> SensorSpec:
+    """Describe a discrete sensor reporting the offsets of ``state_mask``, ``states`` asserted at start.
+
+    Offsets as IPMI 2.0 Tables 42-2/42-3 define them for ``sensor_type`` and ``reading_type``. Its
+    states change only through the control channel (``set_sensor_states``).
+    """
+    return SensorSpec(
+        name,
+        number,
+        "discrete",
+        entity,
+        standby=standby,
+        compact=True,
+        sensor_type=sensor_type,
+        reading_type=reading_type,
+        state_mask=state_mask,
+        states=states,
+    )
+
+
+def redundancy(name: str, number: int, sensor_type: int, group: str) -> SensorSpec:
+    """Redundancy of the power supplies or fans (generic event/reading type 0Bh, Table 42-2).
+
+    Offset 0 fully redundant while every member of ``group`` ("psu" or "fan") works, else offset 1
+    redundancy lost, as Dell and HPE BMCs report it; each change goes to the SEL.
+    """
+    return SensorSpec(
+        name,
+        number,
+        "redundancy",
+        (ENT_SYSTEM_BOARD, 1),
+        standby=True,
+        compact=True,
+        sensor_type=sensor_type,
+        reading_type=s.ERT_REDUNDANCY,
+        state_mask=0x0003,
+        states=0x0001,
+        group=group,
+    )
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -493,6 +554,20 @@ def _dell_sensors() -> list[SensorSpec]:
         psu("PS1 Status", 0x62, 0),
         psu("PS2 Status", 0x63, 1),
         intrusion("Intrusion", 0x73),
+        # Discrete sensors as `ipmitool sdr elist` lists them on PowerEdge 13th generation servers.
+        # Processor: IERR, thermal trip, configuration error, presence, throttled (offsets 0, 1, 5, 7, 10).
+        discrete("CPU1 Status", 0x60, s.ST_PROCESSOR, (ENT_PROCESSOR, 1), 0x04A3, states=0x0080),
+        discrete("CPU2 Status", 0x61, s.ST_PROCESSOR, (ENT_PROCESSOR, 2), 0x04A3, states=0x0080),
+        redundancy("PS Redundancy", 0x74, s.ST_POWER_SUPPLY, "psu"),
+        redundancy("Fan Redundancy", 0x75, s.ST_FAN, "fan"),
+        # Watchdog 2: timer expired, hard reset, power down, power cycle, timer interrupt; nothing asserted.
+        discrete("OS Watchdog", 0x71, s.ST_WATCHDOG_2, (ENT_SYSTEM_BOARD, 1), 0x010F, standby=True),
+        # Drive slot: presence, fault, predictive failure, hot spare, in critical/failed array, rebuild, aborted.
+        discrete("Drive 0", 0x80, s.ST_DRIVE_SLOT, (ENT_DRIVE_BAY, 1), 0x01EF, states=0x0001),
+        # Cable/interconnect: connected, configuration error (incorrect cable).
+        discrete("Cable SAS A", 0x8C, s.ST_CABLE_INTERCONNECT, (ENT_SYSTEM_CHASSIS, 1), 0x0003, states=0x0001),
+        # RAID controller battery: low, failed, presence.
+        discrete("ROMB Battery", 0x11, s.ST_BATTERY, (ENT_ADD_IN_CARD, 1), 0x0007, states=0x0004),
     ]
     return sensors
 
@@ -566,6 +641,7 @@ def _hpe_sensors() -> list[SensorSpec]:
         psu("Power Supply 1", 0x40, 0),
         psu("Power Supply 2", 0x41, 1),
         power("Power Meter", 0x42, 2, {}),
+        redundancy("Power Supplies", 0x43, s.ST_POWER_SUPPLY, "psu"),
         intrusion("Intrusion", 0x50),
     ]
     return sensors

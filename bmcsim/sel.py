@@ -157,7 +157,20 @@ def threshold_event(
 
 
 def discrete_event(
-    now: int, sensor_type: int, number: int, offset: int, *, data2: int = 0xFF, data3: int = 0xFF, flags: int = 0
+    now: int,
+    sensor_type: int,
+    number: int,
+    offset: int,
+    *,
+    data2: int = 0xFF,
+    data3: int = 0xFF,
+    flags: int = 0,
+    event_type: int = s.ERT_SENSOR_SPECIFIC,
+    deassert: bool = False,
 ) -> SelEntry:
-    """Sensor-specific discrete event (event/reading type 6Fh) with the given offset (Table 42-3)."""
-    return SelEntry(0, now, sensor_type, number, s.ERT_SENSOR_SPECIFIC, offset, data2, data3, flags)
+    """Build a discrete event with the given offset.
+
+    Sensor-specific (6Fh, Table 42-3) unless ``event_type`` names a generic event/reading type
+    (Table 42-2, e.g. 0Bh redundancy).
+    """
+    return SelEntry(0, now, sensor_type, number, event_type, offset, data2, data3, flags, deassert)

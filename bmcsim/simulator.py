@@ -686,6 +686,23 @@ class Controller:
         with self._sim.lock:
             self._sim.machine.set_psu_failed(int(psu), bool(failed), ac_lost=bool(ac_lost))
 
+    def set_psu_present(self, psu: int, present: bool = True) -> None:
+        """Insert or pull out power supply ``psu`` (0-based): presence offset 0 and a SEL entry."""
+        with self._sim.lock:
+            self._sim.machine.set_psu_present(int(psu), bool(present))
+
+    def set_sensor_states(self, sensor: str, states: int) -> int:
+        """Set the asserted state offsets (bit n = offset n) of discrete sensor ``sensor`` (name or number).
+
+        Each changed offset logs an assertion or deassertion to the SEL. Returns the new mask.
+        """
+        with self._sim.lock:
+            target = self._sim.machine.sensor_by_name(str(sensor))
+            if target.spec.kind not in ("discrete", "redundancy", "psu", "intrusion"):
+                raise ValueError(f"{sensor} is not a discrete sensor")
+            self._sim.machine.set_states(target, int(states))
+            return target.state_bits
+
     def add_sel_event(self, kind: str, **params: int) -> dict[str, object] | None:
         """Log an event.
 
