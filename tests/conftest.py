@@ -3,8 +3,10 @@
 # First: pytest-homeassistant-custom-component's testing_config/custom_components would shadow ours.
 from custom_components.zephyr_ipmi.const import DOMAIN  # isort: skip
 
+import shutil
 from collections.abc import Generator
 from contextlib import nullcontext
+from pathlib import Path
 from unittest.mock import MagicMock, patch
 
 import pytest
@@ -150,6 +152,18 @@ SNAPSHOT = BmcSnapshot(
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Serialize Home Assistant objects (states, registry entries) the way HA core's tests do."""
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+def hass_config_dir(hass_tmp_config_dir: str) -> str:
+    """Run Home Assistant in the test's own folder, never in the plugin's shared ``testing_config``.
+
+    ``hass_tmp_config_dir`` copies that shared folder, which is a file tree in the (shared) virtualenv:
+    a test that ran Home Assistant there left SDR caches behind. They are removed from the copy, so a test
+    never reads a cache it did not write.
+    """
+    shutil.rmtree(Path(hass_tmp_config_dir, ".storage"), ignore_errors=True)
+    return hass_tmp_config_dir
 
 
 @pytest.fixture(autouse=True)

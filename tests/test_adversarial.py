@@ -66,12 +66,6 @@ GET_DEVICE_ID, GET_SYSTEM_GUID, GET_CHASSIS_STATUS, GET_SENSOR_READING, GET_SDR 
 
 
 @pytest.fixture
-def hass_config_dir(hass_tmp_config_dir: str) -> str:
-    """Run Home Assistant in the test's own directory: the SDR cache is written under its .storage."""
-    return hass_tmp_config_dir
-
-
-@pytest.fixture
 def real_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     """Undo the test plugin's "DNS resolution disabled in tests": host names resolve as in production.
 

@@ -64,12 +64,6 @@ CHASSIS_INTRUSION, PSU1, PSU2 = 0xAA, 0xC8, 0xC9
 
 
 @pytest.fixture
-def hass_config_dir(hass_tmp_config_dir: str) -> str:
-    """Run Home Assistant in the test's own directory: the SDR cache is written under its .storage."""
-    return hass_tmp_config_dir
-
-
-@pytest.fixture
 def peer(ipmi_sim_peer: IpmiSimPeer) -> IpmiSimPeer:  # noqa: F811 - the imported fixture
     return ipmi_sim_peer
 

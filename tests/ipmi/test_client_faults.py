@@ -11,6 +11,7 @@ import pytest
 from custom_components.zephyr_ipmi.ipmi import BmcClient, IpmiConnectionError, IpmiProtocolError
 from custom_components.zephyr_ipmi.ipmi.client import SDR_CACHE_VERSION
 from custom_components.zephyr_ipmi.ipmi.errors import IpmiCompletionCodeError
+from custom_components.zephyr_ipmi.ipmi.sdr_cache import SdrCache
 
 from .records import full_record
 
@@ -36,7 +37,15 @@ class ScriptedSession:
     def close(self) -> None:
         self.alive = False
 
-    def request(self, netfn: int, command: int, data: bytes | tuple[int, ...] = (), *, lun: int = 0) -> bytes:
+    def request(
+        self,
+        netfn: int,
+        command: int,
+        data: bytes | tuple[int, ...] = (),
+        *,
+        lun: int = 0,
+        generation: int | None = None,
+    ) -> bytes:
         self.requests += 1
         handler = self.handlers.get((netfn, command))
         if handler is None:
@@ -61,7 +70,7 @@ def _sdr(record: bytes = RECORD) -> dict[tuple[int, int], Handler]:
 
 def _client(handlers: dict[tuple[int, int], Handler], tmp_path: Path | None = None) -> BmcClient:
     client = BmcClient("127.0.0.1", 623, "ADMIN", "secret", sdr_cache_dir=tmp_path)
-    client._session = ScriptedSession({(0x06, 0x01): lambda _: DEVICE_ID, **handlers})  # type: ignore[assignment]
+    client._connection.session = ScriptedSession({(0x06, 0x01): lambda _: DEVICE_ID, **handlers})  # type: ignore[assignment]
     return client
 
 
@@ -150,3 +159,18 @@ def test_cache_of_another_version_is_read_again(tmp_path: Path) -> None:
     client = _client(handlers, tmp_path)
     assert [s.name for s in client.sensors()] == ["CPU Temp"]
     assert json.loads(cache.read_text(encoding="utf-8"))["version"] == SDR_CACHE_VERSION
+
+
+def test_sdr_cache_removal(tmp_path: Path) -> None:
+    handlers = {**_sdr(), (0x0A, 0x20): lambda _: bytes([0x51, 1, 0, 0, 0]) + bytes(8) + b"\x00"}
+    _client(handlers, tmp_path).sensors()
+    (path,) = tmp_path.glob("sdr-*.json")
+    cache = SdrCache(path)
+    cache.remove()
+    assert not path.exists()
+    cache.remove()  # already gone: nothing to do
+    blocked = SdrCache(tmp_path / "a-folder")
+    blocked.path.mkdir()
+    (blocked.path / "inside").write_text("", encoding="utf-8")
+    blocked.remove()  # a folder where the file should be: logged, not raised
+    assert blocked.path.exists()

@@ -13,6 +13,8 @@ from custom_components.zephyr_ipmi.ipmi.sdr import (
     convert_reading,
     decode_id_string,
     decode_sensor_reading,
+    decode_thresholds,
+    parse_controller_locator,
     parse_sensor_records,
 )
 
@@ -206,3 +208,27 @@ def test_no_numeric_format_reads_none() -> None:
     assert sensor.conversion is not None
     assert convert_reading(replace(sensor.conversion, analog_format=3), 10) is None
     assert convert_reading(replace(sensor.conversion, linearization=1), 0) is None  # ln(0)
+
+
+def test_get_sensor_thresholds_answer_decodes_in_the_sensor_unit() -> None:
+    (fan,) = parse_sensor_records(full_record(2, 0x41, "FAN1", sensor_type=0x04, base_unit=18, m=100))
+    # Readable: LCR (bit 1), LNR (bit 2), UNC (bit 3); raw 5, 3, 250.
+    assert decode_thresholds(fan, bytes([0b0000_1110, 0, 5, 3, 250, 0, 0])) == {
+        "lcr": 500.0,
+        "lnr": 300.0,
+        "unc": 25000.0,
+    }
+    with pytest.raises(SdrDecodeError, match="thresholds of 3 bytes"):
+        decode_thresholds(fan, bytes([0x0E, 0, 5]))
+    (psu,) = parse_sensor_records(compact_record(3, 0xC8, "PS1 Status"))
+    with pytest.raises(SdrDecodeError, match="no threshold conversion"):
+        decode_thresholds(psu, bytes(7))
+
+
+def test_management_controller_locator_names_the_board() -> None:
+    name = b"X11SSH BMC"
+    body = bytes([0x20, 0x00, 0x00, 0xBF, 0, 0, 0, 0x2E, 0x01, 0x00, 0xC0 | len(name)]) + name
+    record = bytes([0x01, 0x00, 0x51, 0x12, len(body)]) + body
+    assert parse_controller_locator(record) == (0x20, "X11SSH BMC")
+    assert parse_controller_locator(full_record(2, 0x41, "FAN1")) is None
+    assert parse_controller_locator(record[:10]) is None

@@ -57,11 +57,11 @@ def test_idle_session_is_kept_alive(ipmi_sim_peer: IpmiSimPeer, monkeypatch: pyt
         client.connect()
         requests = client.request_count
         deadline = time.monotonic() + 5
-        while client._session.keepalives < 2 and time.monotonic() < deadline:
+        while client._connection.session.keepalives < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert client._session.keepalives >= 2
+        assert client._connection.session.keepalives >= 2
         assert client.request_count == requests
-        assert client._session.alive
+        assert client._connection.session.alive
     finally:
         client.close()
     assert not any(t.name == "zephyr_ipmi_keepalive" for t in __import__("threading").enumerate())
@@ -75,7 +75,7 @@ def test_second_holder_closing_keeps_the_shared_session(ipmi_sim_peer: IpmiSimPe
         first.connect()
         second.connect()
         second.close()
-        assert first._session.alive
+        assert first._connection.session.alive
         assert first.poll().readings
     finally:
         first.close()

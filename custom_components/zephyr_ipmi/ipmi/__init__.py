@@ -3,6 +3,18 @@
 Nothing in this package imports Home Assistant, so it can be read, tested and benchmarked alone.
 The only transport is pyghmi's IPMI 2.0 (RMCP+, lanplus) session; SDR parsing and sensor reading
 decoding follow the IPMI 2.0 specification (sections 35 and 43) and are owned here.
+
+Parts, each importing only those listed before it:
+
+* ``protocol``: netfn, command and completion code numbers; ``errors``: the exception tree.
+* ``conversion``: raw byte ↔ value of a sensor (§36.3); ``models``: the typed results.
+* ``sdr``: SDR record parsing and reading decoding; ``fru``: FRU inventory; ``iana``: manufacturer names.
+* ``records``: the record walker (SDR, SEL; whole records, pieces, reservations, chunk halving).
+* ``session``: the pyghmi boundary (one lanplus session, pyghmi's defects worked around).
+* ``identity``: Get Device ID, System GUID, FRU identity and the same-BMC check.
+* ``connection``: the session, logged in on demand, with the identity checked at each login.
+* ``sdr_cache``: the SDR's sensors and its disk cache; ``poller``: readings, chassis and DCMI power.
+* ``client``: ``BmcClient``, the face the integration (and fan control, SEL alerts) use.
 """
 
 from .client import BmcClient
@@ -24,8 +36,11 @@ from .models import (
     SensorReading,
     SensorStatus,
 )
+from .records import SDR_REPOSITORY, SEL, Record, RecordRepository, RecordWalker, Requester
 
 __all__ = [
+    "SDR_REPOSITORY",
+    "SEL",
     "BmcClient",
     "BmcIdentity",
     "BmcSnapshot",
@@ -37,6 +52,10 @@ __all__ = [
     "IpmiSessionLimitError",
     "IpmiWrongBmcError",
     "PowerReading",
+    "Record",
+    "RecordRepository",
+    "RecordWalker",
+    "Requester",
     "SdrSensor",
     "SensorKind",
     "SensorReading",

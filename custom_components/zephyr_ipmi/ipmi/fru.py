@@ -1,10 +1,16 @@
-"""FRU inventory parsing: board and product info areas of FRU device 0 (IPMI FRU spec v1.0, §8-§11)."""
+"""FRU inventory: reading FRU device 0 and parsing its board and product info areas (IPMI FRU spec v1.0, §8-§11)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
+from .errors import IpmiConnectionError, IpmiError
+from .protocol import CMD_GET_FRU_AREA_INFO, CMD_READ_FRU_DATA, NETFN_STORAGE
+from .records import ChunkSize, Requester, read_chunked
 from .sdr import decode_id_string
+
+_LOGGER = logging.getLogger(__name__)
 
 _END_OF_FIELDS = 0xC1
 
@@ -60,3 +66,41 @@ def parse_fru(data: bytes) -> FruInfo:
         product_name=product[1],
         product_serial=product[4],
     )
+
+
+def read_fru(requester: Requester, device: int = 0) -> FruInfo:
+    """Read and parse the board and product areas of FRU ``device``, in chunks that shrink when refused.
+
+    Get FRU Inventory Area Info and Read FRU Data (IPMI 2.0 §34.1-34.2).
+
+    A BMC without FRU data, or one that answers a completion code or malformed data, gives an empty
+    ``FruInfo``; only a lost connection (``IpmiConnectionError``) is raised.
+    """
+    try:
+        info = requester.request(NETFN_STORAGE, CMD_GET_FRU_AREA_INFO, (device,))
+        size = info[0] | (info[1] << 8)
+        chunk = ChunkSize()
+
+        def fetch(offset: int, count: int) -> bytes:
+            data = requester.request(NETFN_STORAGE, CMD_READ_FRU_DATA, (device, offset & 0xFF, offset >> 8, count))
+            return data[1 : 1 + data[0]] if data else b""
+
+        header = read_chunked(fetch, 0, min(8, size), chunk)
+        if len(header) < 8:
+            return FruInfo()
+        image = bytearray(size)
+        image[:8] = header
+        for offset_byte in (header[3], header[4]):
+            start = offset_byte * 8
+            if not start or start + 2 > size:
+                continue
+            head = read_chunked(fetch, start, start + 2, chunk)
+            length = min(head[1] * 8 if len(head) > 1 else 0, size - start)
+            area = read_chunked(fetch, start, start + length, chunk)
+            image[start : start + len(area)] = area
+        return parse_fru(bytes(image))
+    except IpmiConnectionError:
+        raise
+    except (IpmiError, IndexError) as err:
+        _LOGGER.debug("FRU %d unreadable: %s", device, err)
+        return FruInfo()

@@ -1,9 +1,25 @@
-"""Typed models of what a BMC reports: identity, SDR sensors, sensor readings and a poll's snapshot."""
+"""Typed models of what a BMC reports: identity, SDR sensors, sensor readings and a poll's snapshot.
+
+``Conversion`` lives in ``conversion`` (re-exported here): models depend on it, never the reverse.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from .conversion import Conversion
+
+__all__ = [
+    "BmcIdentity",
+    "BmcSnapshot",
+    "Conversion",
+    "PowerReading",
+    "SdrSensor",
+    "SensorKind",
+    "SensorReading",
+    "SensorStatus",
+]
 
 
 class SensorKind(StrEnum):
@@ -29,29 +45,6 @@ class SensorStatus(StrEnum):
     NON_CRITICAL = "non_critical"
     CRITICAL = "critical"
     NON_RECOVERABLE = "non_recoverable"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Conversion:
-    """Reading-to-value conversion of a Full Sensor Record (IPMI 2.0 §36.3).
-
-    ``y = L[(M*x + B*10^k1) * 10^k2]`` where x is the raw byte interpreted per ``analog_format``
-    (0 unsigned, 1 one's complement, 2 two's complement) and L the linearization function
-    (0 linear, 1 ln, 2 log10, 3 log2, 4 e, 5 exp10, 6 exp2, 7 1/x, 8 sqr, 9 cube, 10 sqrt, 11 cube root).
-    """
-
-    m: int
-    b: int
-    k1: int
-    k2: int
-    analog_format: int
-    linearization: int
-
-    def convert(self, raw: int) -> float | None:
-        """Return the value in the sensor's unit for raw byte ``raw`` (0-255), or None if not numeric."""
-        from .sdr import convert_reading  # noqa: PLC0415 - avoids an import cycle
-
-        return convert_reading(self, raw)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

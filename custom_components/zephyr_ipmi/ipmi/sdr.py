@@ -6,31 +6,23 @@ Every function here is pure: bytes in, models out. A record that cannot be decod
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from .conversion import Conversion, convert_reading, signed
+from .models import SdrSensor, SensorKind, SensorReading, SensorStatus
 
-from .models import Conversion, SdrSensor, SensorKind, SensorReading, SensorStatus
+__all__ = [
+    "SdrDecodeError",
+    "convert_reading",
+    "decode_id_string",
+    "decode_sensor_reading",
+    "parse_controller_locator",
+    "parse_sensor_records",
+]
 
 SDR_VERSION = 0x51
 RECORD_FULL = 0x01
 RECORD_COMPACT = 0x02
+RECORD_MC_LOCATOR = 0x12
 READING_TYPE_THRESHOLD = 0x01
-
-#: Linearization functions L[y] of the Full Sensor Record (IPMI 2.0 §36.3, Table 43-1 byte 24).
-_LINEARIZATION: dict[int, Callable[[float], float]] = {
-    0: lambda y: y,
-    1: math.log,
-    2: math.log10,
-    3: math.log2,
-    4: math.exp,
-    5: lambda y: 10.0**y,
-    6: lambda y: 2.0**y,
-    7: lambda y: 1.0 / y,
-    8: lambda y: y * y,
-    9: lambda y: y * y * y,
-    10: math.sqrt,
-    11: lambda y: math.copysign(abs(y) ** (1.0 / 3.0), y),
-}
 
 #: Base unit codes (IPMI 2.0 Table 43-15) mapped to the unit symbols Home Assistant uses.
 _UNIT_SYMBOLS: dict[int, str] = {
@@ -76,16 +68,14 @@ _KIND_BY_UNIT = {
 #: with the index of their raw value in the Full Sensor Record (bytes 37-42).
 _THRESHOLDS = (("lnc", 41), ("lcr", 40), ("lnr", 39), ("unc", 38), ("ucr", 37), ("unr", 36))
 
+#: Threshold names in the bit order of Get/Set Sensor Thresholds' mask and value bytes (IPMI 2.0 §35.8-35.9).
+THRESHOLD_NAMES = ("lnc", "lcr", "lnr", "unc", "ucr", "unr")
+
 _BCD_PLUS = "0123456789 -.:,_"
 
 
 class SdrDecodeError(ValueError):
     """An SDR record is malformed or of an unsupported layout; the record is skipped."""
-
-
-def _signed(value: int, bits: int) -> int:
-    """Interpret ``value`` as a two's complement number of ``bits`` bits."""
-    return value - (1 << bits) if value & (1 << (bits - 1)) else value
 
 
 def decode_id_string(type_length: int, data: bytes) -> str:
@@ -113,33 +103,6 @@ def decode_id_string(type_length: int, data: bytes) -> str:
         except UnicodeDecodeError:
             text = data.decode("latin-1")
     return "".join(ch for ch in text if ch.isprintable()).strip()
-
-
-def convert_reading(conversion: Conversion, raw: int) -> float | None:
-    """Convert a raw reading byte to a value in the sensor's unit (IPMI 2.0 §36.3).
-
-    Returns None when the sensor has no numeric reading (analog format 3) or the linearization is
-    not one of the standard functions 0-11 (non-linear sensors need Get Sensor Reading Factors).
-    """
-    fmt = conversion.analog_format
-    if fmt == 0:
-        x = raw
-    elif fmt == 1:
-        x = -((~raw) & 0x7F) if raw & 0x80 else raw
-    elif fmt == 2:
-        x = _signed(raw, 8)
-    else:
-        return None
-    func = _LINEARIZATION.get(conversion.linearization)
-    if func is None:
-        return None
-    y = (conversion.m * x + conversion.b * 10.0**conversion.k1) * 10.0**conversion.k2
-    try:
-        value = func(y)
-    except ValueError, ZeroDivisionError, OverflowError:
-        return None
-    digits = max(0, -conversion.k2) + 3
-    return round(value, digits)
 
 
 def _kind_and_unit(sensor_type: int, units1: int, base_unit: int, reading_type: int) -> tuple[SensorKind, str | None]:
@@ -212,10 +175,10 @@ def parse_sensor_records(record: bytes) -> list[SdrSensor]:
         thresholds: dict[str, float] = {}
         if kind is not SensorKind.DISCRETE:
             conversion = Conversion(
-                m=_signed(record[24] | ((record[25] & 0xC0) << 2), 10),
-                b=_signed(record[26] | ((record[27] & 0xC0) << 2), 10),
-                k1=_signed(record[29] & 0x0F, 4),
-                k2=_signed(record[29] >> 4, 4),
+                m=signed(record[24] | ((record[25] & 0xC0) << 2), 10),
+                b=signed(record[26] | ((record[27] & 0xC0) << 2), 10),
+                k1=signed(record[29] & 0x0F, 4),
+                k2=signed(record[29] >> 4, 4),
                 analog_format=units1 >> 6,
                 linearization=record[23] & 0x7F,
             )
@@ -306,3 +269,36 @@ def decode_sensor_reading(sensor: SdrSensor, data: bytes) -> SensorReading:
         return SensorReading(value=value, status=status, available=value is not None)
     states = bits | ((data[3] & 0x7F) << 8 if len(data) > 3 else 0)
     return SensorReading(value=None, status=None, available=True, states=states)
+
+
+def decode_thresholds(sensor: SdrSensor, data: bytes) -> dict[str, float]:
+    """Decode a Get Sensor Thresholds answer (IPMI 2.0 §35.9) into values in the sensor's unit.
+
+    ``data`` is [readable mask, LNC, LCR, LNR, UNC, UCR, UNR] (completion code stripped); only the
+    thresholds the mask marks readable are returned, keyed "lnc" … "unr". Raises ``SdrDecodeError`` for
+    a short answer or a sensor without a conversion (not a threshold sensor).
+    """
+    if sensor.conversion is None:
+        raise SdrDecodeError(f"sensor {sensor.name!r} has no threshold conversion")
+    if len(data) < 1 + len(THRESHOLD_NAMES):
+        raise SdrDecodeError(f"sensor {sensor.name!r}: thresholds of {len(data)} bytes")
+    thresholds: dict[str, float] = {}
+    for bit, name in enumerate(THRESHOLD_NAMES):
+        if data[0] & (1 << bit):
+            value = sensor.conversion.convert(data[1 + bit])
+            if value is not None:
+                thresholds[name] = value
+    return thresholds
+
+
+def parse_controller_locator(record: bytes) -> tuple[int, str] | None:
+    """Return (slave address, name) of a Management Controller Device Locator record, else None.
+
+    IPMI 2.0 §43.9, Table 43-9: byte 6 device slave address, byte 16 the ID string type/length, then
+    the name (0-based offsets 5 and 15). Any other record type, or a truncated one, gives None.
+    """
+    if len(record) < 16 or record[3] != RECORD_MC_LOCATOR:
+        return None
+    type_length = record[15]
+    name = decode_id_string(type_length, record[16 : 16 + (type_length & 0x1F)])
+    return record[5], name

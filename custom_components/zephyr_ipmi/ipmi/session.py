@@ -249,14 +249,14 @@ class LanplusSession:
         try:
             try:
                 # pyghmi asks for Administrator and falls back to Operator only.
-                self._command = pyghmi_command.Command(
+                command = pyghmi_command.Command(
                     bmc=self._host, userid=self._username, password=self._password, port=self._port
                 )
             except Exception as err:
                 if not any(marker in str(err) for marker in _ROLE_MARKERS):
                     raise
                 # A read-only account: every read the core sends needs the User privilege only.
-                self._command = pyghmi_command.Command(
+                command = pyghmi_command.Command(
                     bmc=self._host,
                     userid=self._username,
                     password=self._password,
@@ -265,21 +265,36 @@ class LanplusSession:
                 )
         except Exception as err:  # noqa: BLE001 - pyghmi raises many types; all become IpmiError here
             raise translate_error(err) from None
-        ipmi_session = self._command.ipmi_session
+        ipmi_session = command.ipmi_session
         # Defect (h): no re-login inside a request, and give up after about 7 s of retransmissions.
         ipmi_session.logontries = 0
         ipmi_session.maxtimeout = RETRANSMIT_LIMIT
         _hold(ipmi_session)
-        self.generation += 1
-        self._last_used = time.monotonic()
+        with self._lock:
+            # One step for requests: a request sees either the old session and generation, or both new.
+            self._command = command
+            self.generation += 1
+            self._last_used = time.monotonic()
         KEEPALIVE.add(self)
 
-    def request(self, netfn: int, command: int, data: bytes | tuple[int, ...] = (), *, lun: int = 0) -> bytes:
+    def request(
+        self,
+        netfn: int,
+        command: int,
+        data: bytes | tuple[int, ...] = (),
+        *,
+        lun: int = 0,
+        generation: int | None = None,
+    ) -> bytes:
         """Send one request and return the response data after the completion code.
 
         ``netfn`` is the request netfn (even), ``command`` the command byte, ``lun`` the responder LUN.
+        With ``generation``, the request is only sent on that login's session (``IpmiConnectionError``
+        otherwise): a request never reaches a session whose BMC was not checked.
         """
         with self._lock:
+            if generation is not None and generation != self.generation:
+                raise IpmiConnectionError("the session with the BMC changed")
             self.requests += 1
             response = self._raw(netfn, command, tuple(data), lun)
         code = int(response.get("code", 0) or 0)

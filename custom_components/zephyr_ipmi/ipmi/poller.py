@@ -1,0 +1,89 @@
+"""What a poll reads: sensor readings, chassis power and DCMI power, each request through a ``Requester``."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+
+from .errors import IpmiCompletionCodeError
+from .models import PowerReading, SdrSensor, SensorReading
+from .protocol import (
+    CC_NOT_PRESENT,
+    CC_UNSUPPORTED,
+    CMD_DCMI_GET_POWER_READING,
+    CMD_GET_CHASSIS_STATUS,
+    CMD_GET_SENSOR_READING,
+    DCMI_GROUP,
+    NETFN_CHASSIS,
+    NETFN_DCMI,
+    NETFN_SENSOR,
+)
+from .records import Requester
+from .sdr import SdrDecodeError, decode_sensor_reading
+
+#: The reading of a sensor the BMC reports absent (CBh) or that could not be read.
+UNAVAILABLE = SensorReading(value=None, status=None, available=False)
+
+
+def read_sensors(requester: Requester, sensors: Iterable[SdrSensor]) -> tuple[dict[str, SensorReading], dict[str, str]]:
+    """One Get Sensor Reading (IPMI 2.0 §35.14) per sensor; a failing sensor costs only itself.
+
+    Returns (readings by ``SdrSensor.key``, errors by key). A sensor answered CBh ("not present")
+    reads unavailable; any other completion code or an undecodable answer is reported in the errors
+    ("completion code 0xD5") and has no reading. A lost connection (``IpmiConnectionError``) is raised.
+    """
+    readings: dict[str, SensorReading] = {}
+    errors: dict[str, str] = {}
+    for sensor in sensors:
+        try:
+            data = requester.request(NETFN_SENSOR, CMD_GET_SENSOR_READING, (sensor.number,), lun=sensor.lun)
+            readings[sensor.key] = decode_sensor_reading(sensor, data)
+        except IpmiCompletionCodeError as err:
+            if err.code == CC_NOT_PRESENT:
+                readings[sensor.key] = UNAVAILABLE
+            else:
+                errors[sensor.key] = f"completion code 0x{err.code:02X}"
+        except SdrDecodeError as err:
+            errors[sensor.key] = str(err)
+    return readings, errors
+
+
+def read_chassis_power(requester: Requester) -> bool | None:
+    """Get Chassis Status (IPMI 2.0 §28.2): bit 0 of the current power state byte; None when not answered."""
+    try:
+        data = requester.request(NETFN_CHASSIS, CMD_GET_CHASSIS_STATUS)
+    except IpmiCompletionCodeError:
+        return None
+    return bool(data[0] & 0x01) if data else None
+
+
+class DcmiPower:
+    """DCMI Get Power Reading in system power statistics mode (DCMI 1.5 §6.6.1), with what the BMC supports.
+
+    ``supported`` is None until the BMC answered, True once it gave a reading, False once it refused
+    (completion codes C1h, C2h, CCh, D4h) or answered something that is not a DCMI power reading; then
+    no more requests are sent. A transient code (busy, C0h) costs one reading.
+    """
+
+    def __init__(self) -> None:
+        """Start undecided."""
+        self.supported: bool | None = None
+
+    def read(self, requester: Requester) -> PowerReading | None:
+        """Return the power reading (W), or None when there is none this time."""
+        if self.supported is False:
+            return None
+        try:
+            data = requester.request(NETFN_DCMI, CMD_DCMI_GET_POWER_READING, (DCMI_GROUP, 0x01, 0x00, 0x00))
+        except IpmiCompletionCodeError as err:
+            if err.code in CC_UNSUPPORTED:
+                self.supported = False
+            return None
+        if len(data) < 9 or data[0] != DCMI_GROUP:
+            self.supported = False
+            return None
+        self.supported = True
+        current, minimum, maximum, average = struct.unpack_from("<HHHH", data, 1)
+        return PowerReading(
+            current=float(current), minimum=float(minimum), maximum=float(maximum), average=float(average)
+        )
