@@ -174,3 +174,15 @@ def test_sdr_cache_removal(tmp_path: Path) -> None:
     (blocked.path / "inside").write_text("", encoding="utf-8")
     blocked.remove()  # a folder where the file should be: logged, not raised
     assert blocked.path.exists()
+
+
+@pytest.mark.parametrize("guid", [bytes(16), b"\xff" * 16, b"\x01\x02"])
+def test_empty_or_short_guid_means_no_guid(guid: bytes) -> None:
+    client = _client({(0x06, 0x37): lambda _: guid, (0x0A, 0x10): _code(0xCB)})
+    assert client.connect().guid is None
+
+
+def test_busy_guid_answer_is_not_a_missing_guid() -> None:
+    client = _client({(0x06, 0x37): _code(0xC0)})
+    with pytest.raises(IpmiCompletionCodeError):
+        client.connect()

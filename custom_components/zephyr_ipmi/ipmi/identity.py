@@ -74,10 +74,3 @@ def read_identity(requester: Requester) -> BmcIdentity:
         model=fru.product_name or fru.board_product,
         serial=fru.product_serial or fru.board_serial,
     )
-
-
-def same_bmc(known: BmcIdentity, seen: BmcIdentity) -> bool:
-    """Return whether ``seen`` (read after a new login) is the BMC ``known`` describes."""
-    if known.guid is None:
-        return True
-    return seen.guid == known.guid
