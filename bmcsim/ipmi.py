@@ -1,7 +1,8 @@
 """IPMI command semantics of the simulated BMC (everything above the RMCP+ session layer).
 
 Protocol sources (IPMI 2.0 rev 1.1 unless noted): Get Device ID 20.1, Cold Reset 20.2, Get Self Test
-Results 20.4, Get System GUID 22.14, Get Chassis Status 28.2, Chassis Control 28.3, Get Sensor Hysteresis
+Results 20.4, Get System GUID 22.14, Get Chassis Status 28.2, Chassis Control 28.3, Chassis Identify
+28.5, Get Sensor Hysteresis
 35.7, Set/Get Sensor Thresholds 35.8/35.9, Get Sensor Reading 35.14, Get FRU Inventory Area Info 34.1,
 Read FRU Data 34.2, Get SDR Repository Info 33.9, Reserve SDR Repository 33.11, Get SDR 33.12, Get SEL
 Info 31.2, Reserve SEL 31.4, Get SEL Entry 31.5, Clear SEL 31.9, Get/Set SEL Time 31.10/31.11, DCMI 1.5
@@ -60,6 +61,7 @@ class Commands:
             (0x06, 0x04): self.get_self_test,
             (0x06, 0x37): self.get_system_guid,
             (0x00, 0x01): self.get_chassis_status,
+            (0x00, 0x04): self.chassis_identify,
             (0x04, 0x25): self.get_hysteresis,
             (0x04, 0x26): self.set_thresholds,
             (0x04, 0x27): self.get_thresholds,
@@ -117,6 +119,17 @@ class Commands:
         fan_fault = any(x.failed for x in m.fans())
         misc = (0x01 if m.intrusion else 0x00) | (0x08 if fan_fault else 0x00)
         return CC_OK, bytes([power, m.last_power_event, misc, 0x00])
+
+    def chassis_identify(self, data: bytes) -> Reply:
+        """Chassis Identify, 28.5: optional interval (s, default 15, 0 = off), optional force-on bit."""
+        if len(data) > 2:
+            return CC_BAD_LENGTH, b""
+        m = self.sim.machine
+        if len(data) == 2 and data[1] & 0x01:
+            m.identify_until = float("inf")
+        else:
+            m.identify_until = m.now + (data[0] if data else 15)
+        return CC_OK, b""
 
     # -- sensors (netfn 04h) ------------------------------------------------------------------------------
 

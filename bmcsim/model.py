@@ -91,6 +91,7 @@ class Machine:
         self.load = 10.0  # percent
         self.power_on = True
         self.intrusion = False
+        self.identify_until = 0.0  # simulated time the locator LED blinks until (Chassis Identify)
         self.sdr_quirks: set[str] = set()
         self.sel = sel_mod.Sel(profile.sel_capacity)
         self.sensors: list[Sensor] = []

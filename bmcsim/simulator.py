@@ -766,6 +766,7 @@ class Controller:
                 "load": m.load,
                 "ambient": m.ambient,
                 "intrusion": m.intrusion,
+                "identify": m.now < m.identify_until,
                 "power_watts": round(m.power_watts(), 1),
                 "fans": sim.fan_control.state(),
                 "sessions": sessions,

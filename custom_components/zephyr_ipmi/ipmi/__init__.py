@@ -15,18 +15,25 @@ Parts, each importing only those listed before it:
 * ``connection``: the session, logged in on demand, with the identity checked at each login.
 * ``sdr_cache``: the SDR's sensors and its disk cache; ``poller``: readings, chassis and DCMI power.
 * ``client``: ``BmcClient``, the face the integration (and fan control, SEL alerts) use.
+* ``vendors``: vendor fan command sets (bytes only); ``thresholds`` and ``raw``: checks of those writes.
+* ``gate``: the write gate every hardware write passes, with the audit trail.
+* ``control``: ``FanController``, the control facade the integration calls.
 """
 
 from .client import BmcClient
+from .control import ChassisAction, FanController, FanState
 from .errors import (
     IpmiAuthError,
     IpmiCompletionCodeError,
     IpmiConnectionError,
     IpmiError,
+    IpmiFanControlLockedError,
     IpmiProtocolError,
     IpmiSessionLimitError,
+    IpmiWriteRefusedError,
     IpmiWrongBmcError,
 )
+from .gate import AuditRecord, WriteGate
 from .models import (
     BmcIdentity,
     BmcSnapshot,
@@ -37,21 +44,32 @@ from .models import (
     SensorStatus,
 )
 from .records import SDR_REPOSITORY, SEL, Record, RecordRepository, RecordWalker, Requester
+from .vendors import Capabilities, FanMode, FanZone, ReadRequest, VendorCommandSet, WriteKind, WriteRequest, detect
 
 __all__ = [
     "SDR_REPOSITORY",
     "SEL",
+    "AuditRecord",
     "BmcClient",
     "BmcIdentity",
     "BmcSnapshot",
+    "Capabilities",
+    "ChassisAction",
+    "FanController",
+    "FanMode",
+    "FanState",
+    "FanZone",
     "IpmiAuthError",
     "IpmiCompletionCodeError",
     "IpmiConnectionError",
     "IpmiError",
+    "IpmiFanControlLockedError",
     "IpmiProtocolError",
     "IpmiSessionLimitError",
+    "IpmiWriteRefusedError",
     "IpmiWrongBmcError",
     "PowerReading",
+    "ReadRequest",
     "Record",
     "RecordRepository",
     "RecordWalker",
@@ -60,4 +78,9 @@ __all__ = [
     "SensorKind",
     "SensorReading",
     "SensorStatus",
+    "VendorCommandSet",
+    "WriteGate",
+    "WriteKind",
+    "WriteRequest",
+    "detect",
 ]

@@ -44,3 +44,38 @@ class IpmiCompletionCodeError(IpmiError):
         self.netfn = netfn
         self.command = command
         self.code = code
+
+
+class IpmiWriteRefusedError(IpmiError):
+    """The write gate refused a write before sending it (nothing reached the BMC).
+
+    ``reason`` is a translation key (``duty_zero``, ``duty_below_floor``, ``duty_out_of_range``,
+    ``identity_unconfirmed``, ``not_supported``, ``raw_command_forbidden``, ``raw_command_invalid``,
+    ``threshold_invalid``, ``threshold_not_settable``, ``fan_control_lost``, ``unknown_zone``,
+    ``unknown_mode``, or a ``Capabilities.fan_control_reason`` such as
+    ``firmware_refuses_raw_fan_commands``); ``placeholders`` are the values its message names
+    (e.g. ``floor``, ``duty``, ``threshold``). Neither ever carries a secret or a library's text.
+    """
+
+    def __init__(self, reason: str, **placeholders: str) -> None:
+        """Record why (``reason``, a translation key) and the message's placeholders."""
+        detail = ", ".join(f"{key}={value}" for key, value in sorted(placeholders.items()))
+        super().__init__(f"write refused: {reason}" + (f" ({detail})" if detail else ""))
+        self.reason = reason
+        self.placeholders = placeholders
+
+
+class IpmiFanControlLockedError(IpmiError):
+    """The BMC's firmware refuses raw fan commands (seen at a fan write, e.g. Dell iDRAC9 ≥ 3.34.34.34).
+
+    ``code`` is the completion code the BMC answered (0xD4 insufficient privilege, 0xC1 invalid
+    command, 0xCC invalid data field; IPMI 2.0 Table 5-2). ``reason`` is the translation key the
+    capabilities then carry (``firmware_refuses_raw_fan_commands``, ``x14_lockdown``). Raised once;
+    afterwards fan writes are refused without being sent (``IpmiWriteRefusedError`` with that reason).
+    """
+
+    def __init__(self, code: int, reason: str = "firmware_refuses_raw_fan_commands") -> None:
+        """Record the completion code and the translation key of the lock."""
+        super().__init__(f"the BMC refuses raw fan commands (completion code 0x{code:02X})")
+        self.code = code
+        self.reason = reason

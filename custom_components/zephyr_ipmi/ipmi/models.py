@@ -57,6 +57,8 @@ class SdrSensor:
     thresholds ("lnr", "lcr", "lnc", "unc", "ucr", "unr") to values in ``unit``. ``state_mask`` is, for
     discrete sensors, the mask of state offsets (bit n = offset n) the record says the sensor can
     assert, deassert or read (Table 43-1 bytes 15-20); 0 when the record declares none.
+    ``settable`` names the thresholds Set Sensor Thresholds may change (SDR settable threshold mask,
+    Table 43-1 byte 20).
     """
 
     key: str
@@ -74,6 +76,7 @@ class SdrSensor:
     conversion: Conversion | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
     state_mask: int = 0
+    settable: tuple[str, ...] = ()
 
     @property
     def is_threshold(self) -> bool:

@@ -173,6 +173,7 @@ def parse_sensor_records(record: bytes) -> list[SdrSensor]:
     if rec_type == RECORD_FULL:
         conversion = None
         thresholds: dict[str, float] = {}
+        settable: tuple[str, ...] = ()
         if kind is not SensorKind.DISCRETE:
             conversion = Conversion(
                 m=signed(record[24] | ((record[25] & 0xC0) << 2), 10),
@@ -190,6 +191,9 @@ def parse_sensor_records(record: bytes) -> list[SdrSensor]:
                         value = conversion.convert(record[index])
                         if value is not None:
                             thresholds[name] = value
+            if access == 0b10:
+                # Settable threshold mask (Table 43-1 byte 20), same bit order as the readable mask.
+                settable = tuple(name for bit, (name, _) in enumerate(_THRESHOLDS) if record[19] & (1 << bit))
         return [
             SdrSensor(
                 key=f"{owner:02x}_{lun}_{number}",
@@ -207,6 +211,7 @@ def parse_sensor_records(record: bytes) -> list[SdrSensor]:
                 conversion=conversion,
                 thresholds=thresholds,
                 state_mask=state_mask,
+                settable=settable,
             )
         ]
 
