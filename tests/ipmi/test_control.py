@@ -98,6 +98,18 @@ def test_x11_hand_back_resends_a_baseline_of_full(rig: RigFactory) -> None:
     assert r.controller.read_state().zone_duty == {"cpu": 100, "peripheral": 100}
 
 
+def test_selecting_full_clears_zephyrs_zone_duties(rig: RigFactory) -> None:
+    r = rig("supermicro-x11")
+    r.controller.set_zone_duty("cpu", 30)
+    since = r.seq()
+    state = r.controller.set_fan_mode(FanMode.FULL)
+    assert r.fan_writes(since) == [(0x45, b"\x01\x01", 0)]  # sent although the BMC is in Full already
+    assert state.zone_duty == {"cpu": 100, "peripheral": 100}
+    since = r.seq()
+    r.controller.set_fan_mode(FanMode.FULL)
+    assert r.fan_writes(since) == []  # nothing of Zephyr's left to clear: dropped
+
+
 def test_fan_mode_select(rig: RigFactory) -> None:
     r = rig("supermicro-x11")
     since = r.seq()
@@ -349,3 +361,84 @@ def test_dell_locked_firmware_ends_safe_and_is_not_retried(rig: RigFactory) -> N
     assert pcie.value.reason == "not_supported"
     assert r.fan_writes(since) == []
     assert [a.result for a in r.audits[-3:]] == ["refused"] * 3
+
+
+# -- other Supermicro generations ------------------------------------------------------------------------
+
+
+def test_x9_duty_in_0_255_after_full(rig: RigFactory) -> None:
+    r = rig("supermicro-x9")
+    since = r.seq()
+    state = r.controller.set_zone_duty("cpu", 50)
+    assert r.fan_writes(since) == [(0x45, b"\x01\x01", 0), (0x91, b"\x5a\x03\x10\x80", 0)]  # 50 % = 0x80 of 0xFF
+    assert state.zone_duty == {"cpu": None, "peripheral": None}  # X9 has no read of the duty
+    assert state.mode is FanMode.FULL
+    r.sim.control.tick(30)
+    assert r.rpm("FAN1") == 3000  # 50 % of 6000 rpm
+    assert r.rpm("FANA") == 6000
+    since = r.seq()
+    r.controller.set_zone_duty("peripheral", 100)
+    assert r.fan_writes(since) == [(0x91, b"\x5a\x03\x11\xff", 0)]  # Full already: not resent
+    with pytest.raises(IpmiWriteRefusedError) as err:
+        r.controller.set_zone_duty("cpu", 24)
+    assert (err.value.reason, err.value.placeholders["floor"]) == ("duty_below_floor", "25")
+    since = r.seq()
+    r.controller.hand_back("stop")
+    assert r.fan_writes(since) == [(0x45, b"\x01\x00", 0)]  # X9 was in Standard
+
+
+def test_four_zone_board_reaches_every_zone(rig: RigFactory) -> None:
+    r = rig("supermicro-4zone")
+    since = r.seq()
+    state = r.controller.set_zone_duty("zone_3", 40)
+    assert r.fan_writes(since) == [(0x45, b"\x01\x01", 0), (0x70, b"\x66\x01\x03\x28", 0)]
+    assert state.zone_duty == {"cpu": 100, "peripheral": 100, "zone_2": 100, "zone_3": 40}
+    r.sim.control.tick(30)
+    assert (r.rpm("FAN7"), r.rpm("FAN8")) == (3600, 3600)  # 40 % of 9000 rpm
+    assert r.rpm("FAN5") == 9000
+
+
+def test_x13_zone_duty(rig: RigFactory) -> None:
+    r = rig("supermicro-x13")
+    since = r.seq()
+    assert r.controller.set_zone_duty("peripheral", 60).zone_duty["peripheral"] == 60
+    assert r.fan_writes(since) == [(0x45, b"\x01\x01", 0), (0x70, b"\x66\x01\x01\x3c", 0)]
+    r.sim.control.tick(30)
+    assert r.rpm("FANA") == 4200  # 60 % of 7000 rpm
+
+
+def test_x14_bypass_first_and_off_at_hand_back(rig: RigFactory) -> None:
+    r = rig("supermicro-x14")
+    since = r.seq()
+    state = r.controller.set_zone_duty("cpu", 30)
+    assert r.fan_writes(since) == [
+        (0x45, b"\x01\x01", 0),
+        (0x70, b"\x66\x02\x01", 0),  # bypass on
+        (0x70, b"\x66\x01\x00\x1e", 0),
+    ]
+    assert state.zone_duty["cpu"] == 30
+    r.sim.control.tick(30)
+    assert r.rpm("FAN1") == 2100
+    since = r.seq()
+    r.controller.hand_back("unload")
+    assert r.fan_writes(since) == [(0x70, b"\x66\x02\x00", 0), (0x45, b"\x01\x02", 0)]
+    assert r.sim.control.state()["fans"]["bypass"] is False
+
+
+def test_x14_lockdown_is_told_and_the_fans_handed_back(rig: RigFactory) -> None:
+    r = rig("supermicro-x14")
+    r.sim.control.set_fault(lockdown=True)
+    since = r.seq()
+    with pytest.raises(IpmiFanControlLockedError) as err:
+        r.controller.set_zone_duty("cpu", 30)
+    assert (err.value.code, err.value.reason) == (0xD4, "x14_lockdown")
+    assert r.fan_writes(since) == [
+        (0x45, b"\x01\x01", 0),
+        (0x70, b"\x66\x02\x01", 0xD4),  # the lockdown refuses the bypass
+        (0x70, b"\x66\x02\x00", 0xD4),  # hand-back: bypass off (refused too), then the mode
+        (0x45, b"\x01\x02", 0),
+    ]
+    caps = r.controller.capabilities
+    assert (caps.fan_control, caps.fan_control_reason) == (False, "x14_lockdown")
+    assert r.controller.holding is False
+    assert r.sim.control.state()["fans"]["mode_name"] == "optimal"

@@ -229,7 +229,8 @@ class FanController:
     def read_state(self) -> FanState:
         """Read the fan mode, each zone's duty and the PCIe cooling response back from the BMC.
 
-        Raises ``IpmiConnectionError`` when the BMC does not answer; a value the BMC refuses reads None.
+        Raises ``IpmiConnectionError`` when the BMC does not answer; a value the BMC refuses reads None. With
+        fan control unavailable (monitoring-only BMC, firmware lock) nothing is read and every value is None.
         """
         with self._lock:
             caps, commands, gate = self._parts()
@@ -308,9 +309,12 @@ class FanController:
             if supervised and self.lost:
                 self._refuse(gate, "set_fan_mode", actor, "fan_control_lost")
             writes = commands.set_fan_mode(mode)
+            # With zone duties of Zephyr's in place, the mode write also clears them: send it even when
+            # the BMC already reports that mode.
+            force = bool(self._expected_duty)
             if supervised:
                 self._take_control()
-            self._send_fan_writes(writes, actor)
+            self._send_fan_writes(writes, actor, force=force)
             self._known_mode = mode
             if supervised:
                 self._expected_mode = mode
@@ -430,7 +434,7 @@ class FanController:
         if changed:
             self._changed()
 
-    def _send_fan_writes(self, writes: list[WriteRequest], actor: str | None) -> None:
+    def _send_fan_writes(self, writes: list[WriteRequest], actor: str | None, *, force: bool = False) -> None:
         """Send fan writes in order; on a refusal or no answer, hand back (best effort) and raise.
 
         0xD4 at any fan write, or 0xC1/0xCC at the first write of that command this BMC got, means the
@@ -440,7 +444,7 @@ class FanController:
         caps, _commands, gate = self._parts()
         for write in writes:
             try:
-                gate.send(write, actor=actor)
+                gate.send(write, actor=actor, force=force)
             except IpmiCompletionCodeError as err:
                 first = (write.netfn, write.command, write.kind) not in self._fan_writes_ok
                 locked = write.kind in FAN_WRITE_KINDS and (
