@@ -24,6 +24,7 @@ from .client import BmcClient
 from .control import ChassisAction, FanController, FanState
 from .errors import (
     IpmiAuthError,
+    IpmiClientClosedError,
     IpmiCompletionCodeError,
     IpmiConnectionError,
     IpmiError,
@@ -60,6 +61,7 @@ __all__ = [
     "FanState",
     "FanZone",
     "IpmiAuthError",
+    "IpmiClientClosedError",
     "IpmiCompletionCodeError",
     "IpmiConnectionError",
     "IpmiError",

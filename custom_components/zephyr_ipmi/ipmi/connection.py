@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import threading
 
-from .errors import IpmiConnectionError, IpmiWrongBmcError
-from .identity import read_guid, read_identity
+from .errors import IpmiClientClosedError, IpmiConnectionError, IpmiWrongBmcError
+from .identity import check_identity, read_identity
 from .models import BmcIdentity
 from .session import LanplusSession
 
@@ -17,7 +17,8 @@ from .session import LanplusSession
 class BmcConnection:
     """One BMC's lanplus session, logged in on demand, with the identity checked at each new login.
 
-    Thread-safe: logins are serialised; requests are serialised per request by the session.
+    Thread-safe: logins are serialised; requests are serialised per request by the session. Once
+    ``close`` was called it stays closed: nothing is sent and no login is made any more.
     """
 
     def __init__(self, host: str, port: int, username: str, password: str) -> None:
@@ -28,6 +29,7 @@ class BmcConnection:
         self._login_lock = threading.Lock()
         self._identity: BmcIdentity | None = None
         self._confirmed_generation = -1
+        self._closed = False
 
     @property
     def identity(self) -> BmcIdentity | None:
@@ -35,50 +37,72 @@ class BmcConnection:
         return self._identity
 
     @property
+    def closed(self) -> bool:
+        """True once ``close`` was called."""
+        return self._closed
+
+    @property
     def confirmed(self) -> bool:
         """True while the session is logged in and the BMC's identity was read or checked on it."""
-        return self.session.alive and self._confirmed_generation == self.session.generation
+        return not self._closed and self.session.alive and self._confirmed_generation == self.session.generation
 
     def ensure(self) -> BmcIdentity:
         """Log in when there is no live session and check who answers; return the BMC's identity.
 
-        Raises ``IpmiWrongBmcError`` (after logging out) when another BMC answers than the one first seen,
-        and the session's errors (``IpmiAuthError``, ``IpmiConnectionError`` …) when the login fails.
+        Every new login checks the identity against the one first read (``identity.check_identity``):
+        another BMC raises ``IpmiWrongBmcError`` after logging out. A closed connection raises
+        ``IpmiClientClosedError``; a failed login the session's errors (``IpmiAuthError``,
+        ``IpmiConnectionError`` …).
         """
         with self._login_lock:
-            if not self.session.alive:
-                self.session.open()
-            generation = self.session.generation
-            identity = self._identity
-            if self._confirmed_generation != generation or identity is None:
-                identity = self._confirm(identity)
-                self._identity = identity
-                self._confirmed_generation = generation
+            if self._closed:
+                raise IpmiClientClosedError("the client was closed")
+            try:
+                if not self.session.alive:
+                    self.session.open()
+                    if self.closed:
+                        # ``close`` ran between the check above and the login: undo the login.
+                        self.session.close()
+                        raise IpmiClientClosedError("the client was closed")
+                generation = self.session.generation
+                identity = self._identity
+                if self._confirmed_generation != generation or identity is None:
+                    identity = self._confirm(identity)
+                    self._identity = identity
+                    self._confirmed_generation = generation
+            except IpmiConnectionError:
+                if self._closed:
+                    raise IpmiClientClosedError("the client was closed") from None
+                raise
             return identity
 
     def _confirm(self, known: BmcIdentity | None) -> BmcIdentity:
         """Read the identity of a new session's BMC, or check it against the one known."""
         if known is None:
             return read_identity(self.session)
-        if known.guid is not None and read_guid(self.session) != known.guid:
+        seen = check_identity(self.session, known)
+        if seen is None:
             self.session.close()
             raise IpmiWrongBmcError("a different BMC answers at this address")
-        return known
+        return seen
 
     def request(self, netfn: int, command: int, data: bytes | tuple[int, ...] = (), *, lun: int = 0) -> bytes:
         """Send one request on the confirmed session (no login); see ``LanplusSession.request``.
 
-        Raises ``IpmiConnectionError`` when no session is confirmed.
+        Raises ``IpmiConnectionError`` when no session is confirmed (``IpmiClientClosedError`` once closed).
         """
         generation = self._confirmed_generation
+        if self._closed:
+            raise IpmiClientClosedError("the client was closed")
         if not self.confirmed:
             raise IpmiConnectionError("no session with the BMC")
         return self.session.request(netfn, command, data, lun=lun, generation=generation)
 
     def drop(self) -> None:
-        """Forget the session after a failure (logged out best effort); the next ``ensure`` logs in again."""
-        self.session.close()
+        """Forget the confirmed session after a failure (logged out best effort); a newer one is kept."""
+        self.session.drop(self._confirmed_generation)
 
     def close(self) -> None:
-        """Log out and forget the session."""
+        """Log out, forget the session and refuse every later call; a login under way is undone."""
+        self._closed = True
         self.session.close()

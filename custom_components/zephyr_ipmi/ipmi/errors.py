@@ -20,7 +20,15 @@ class IpmiAuthError(IpmiError):
 
 
 class IpmiWrongBmcError(IpmiConnectionError):
-    """After a new login, a BMC with another system GUID answers at the configured address."""
+    """After a new login, another BMC than the one first seen answers at the configured address.
+
+    Told by the system GUID, or without one by manufacturer, product, device id, FRU serial and model,
+    and the firmware revision (``identity.same_bmc``).
+    """
+
+
+class IpmiClientClosedError(IpmiConnectionError):
+    """The client was closed (its entry unloaded or removed): it sends nothing and logs in no more."""
 
 
 class IpmiSessionLimitError(IpmiConnectionError):

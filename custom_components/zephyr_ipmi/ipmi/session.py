@@ -143,8 +143,10 @@ KEEPALIVE = _Keepalive()
 
 #: pyghmi's per-session retransmission cap (its timeout grows 1 s per retry from about 1 s); defect (h).
 RETRANSMIT_LIMIT = 3
-#: Longest ``close`` waits for a request under way before dropping the session without logging out (s).
+#: Longest ``close`` waits for a request under way before leaving the logout to a helper thread (s).
 CLOSE_WAIT = 0.5
+#: Longest that helper waits for the request under way to end (s); requests end within about 7 s.
+LOGOUT_LATER_WAIT = 30.0
 
 #: Longest a directed wait inside pyghmi sleeps before its caller re-checks its packet queue (s); defect (g).
 WAKE_CAP = 0.02
@@ -210,10 +212,13 @@ def _unhold(ipmi_session: object) -> bool:
 class LanplusSession:
     """One authenticated RMCP+ session with a BMC, carrying raw IPMI requests.
 
-    Not thread-safe on its own: ``BmcClient`` serialises calls. ``open`` raises ``IpmiAuthError``,
-    ``IpmiSessionLimitError`` or ``IpmiConnectionError``; ``request`` raises
-    ``IpmiCompletionCodeError`` for a non-zero completion code and ``IpmiConnectionError`` when the
-    session is lost (after which ``alive`` is False).
+    Requests are serialised per session (one in flight at a time); ``open`` and ``close`` may be called
+    from any thread. ``open`` raises ``IpmiAuthError``, ``IpmiSessionLimitError`` or
+    ``IpmiConnectionError``; ``request`` raises ``IpmiCompletionCodeError`` for a non-zero completion
+    code and ``IpmiConnectionError`` when the session is lost (after which ``alive`` is False).
+
+    A ``close`` while ``open`` is logging in wins: the session that login makes is logged out at once
+    and ``open`` raises ``IpmiConnectionError``, so a closed session never comes back to life.
     """
 
     def __init__(self, host: str, port: int, username: str, password: str) -> None:
@@ -225,6 +230,10 @@ class LanplusSession:
         self._password = password.encode("utf-8")
         self._command: Any = None
         self._lock = threading.Lock()
+        """Held while a request (or a logout) is on the wire: one at a time per session."""
+        self._state_lock = threading.Lock()
+        """Guards ``_command``, ``generation`` and ``_closes``; never held while waiting for the BMC."""
+        self._closes = 0
         self._last_used = 0.0
         self.requests = 0
         self.keepalives = 0
@@ -241,10 +250,14 @@ class LanplusSession:
         return bool(ipmi_session.logged) and not ipmi_session.broken
 
     def open(self) -> None:
-        """Log in (Get Channel Auth Capabilities, Open Session, RAKP 1-4, Set Session Privilege)."""
+        """Log in (Get Channel Auth Capabilities, Open Session, RAKP 1-4, Set Session Privilege).
+
+        A session already open is logged out first.
+        """
         from pyghmi.ipmi import command as pyghmi_command  # noqa: PLC0415
 
-        self.close()
+        self._release(self.generation)
+        closes = self._closes
         _install_pyghmi_workarounds()
         try:
             try:
@@ -270,12 +283,17 @@ class LanplusSession:
         ipmi_session.logontries = 0
         ipmi_session.maxtimeout = RETRANSMIT_LIMIT
         _hold(ipmi_session)
-        with self._lock:
-            # One step for requests: a request sees either the old session and generation, or both new.
-            self._command = command
-            self.generation += 1
-            self._last_used = time.monotonic()
-        KEEPALIVE.add(self)
+        with self._state_lock:
+            kept = self._closes == closes
+            if kept:
+                # One step for requests: a request sees either the old session and generation, or both new.
+                self._command = command
+                self.generation += 1
+                self._last_used = time.monotonic()
+                KEEPALIVE.add(self)
+        if not kept:
+            self._discard(command)
+            raise IpmiConnectionError("the session was closed while logging in")
 
     def request(
         self,
@@ -293,10 +311,12 @@ class LanplusSession:
         otherwise): a request never reaches a session whose BMC was not checked.
         """
         with self._lock:
-            if generation is not None and generation != self.generation:
+            with self._state_lock:
+                cmd, current = self._command, self.generation
+            if generation is not None and generation != current:
                 raise IpmiConnectionError("the session with the BMC changed")
             self.requests += 1
-            response = self._raw(netfn, command, tuple(data), lun)
+            response = self._raw(cmd, netfn, command, tuple(data), lun)
         code = int(response.get("code", 0) or 0)
         if code:
             raise IpmiCompletionCodeError(netfn, command, code)
@@ -309,19 +329,19 @@ class LanplusSession:
         if not self._lock.acquire(blocking=False):
             return
         try:
+            cmd = self._command
             if self.alive and time.monotonic() - self._last_used >= idle:
                 self.keepalives += 1
-                self._raw(0x06, 0x01, (), 0)
+                self._raw(cmd, 0x06, 0x01, (), 0)
         except IpmiError as err:
             # The session is now marked broken; the next poll logs in again.
             _LOGGER.debug("keepalive to %s failed: %s", self._host, err)
         finally:
             self._lock.release()
 
-    def _raw(self, netfn: int, command: int, data: tuple[int, ...], lun: int) -> dict[str, Any]:
-        """Send one request through pyghmi, translating its exceptions; the caller holds ``_lock``."""
-        cmd = self._command
-        if cmd is None or not self.alive:
+    def _raw(self, cmd: Any, netfn: int, command: int, data: tuple[int, ...], lun: int) -> dict[str, Any]:
+        """Send one request through pyghmi on ``cmd``, translating its exceptions; the caller holds ``_lock``."""
+        if cmd is None or not cmd.ipmi_session.logged or cmd.ipmi_session.broken:
             raise IpmiConnectionError("no session with the BMC")
         try:
             response: dict[str, Any] = cmd.raw_command(netfn=netfn, command=command, data=data, rslun=lun)
@@ -332,23 +352,62 @@ class LanplusSession:
         return response
 
     def close(self) -> None:
-        """Log out (best effort) and forget the session.
+        """Log out (best effort) and forget the session; a login under way is logged out when it ends.
 
-        Never waits long for a request under way (a poll of a dead BMC): after ``CLOSE_WAIT`` s it
-        drops the session without logging out, and the BMC expires it by itself.
+        Never waits long for a request under way (a poll of a dead BMC): after ``CLOSE_WAIT`` s the
+        logout is left to a helper thread that sends it once the request ended.
         """
-        cmd, self._command = self._command, None
+        with self._state_lock:
+            self._closes += 1
+            cmd, self._command = self._command, None
+        self._discard(cmd)
+
+    def drop(self, generation: int) -> None:
+        """Forget the session of login ``generation`` after it failed (logged out best effort).
+
+        A newer session (another thread logged in since) is kept.
+        """
+        self._release(generation)
+
+    def _release(self, generation: int) -> None:
+        """Forget the session of login ``generation``, if it is still the current one, and log it out."""
+        with self._state_lock:
+            if generation != self.generation:
+                return
+            cmd, self._command = self._command, None
+        self._discard(cmd)
+
+    def _discard(self, cmd: Any) -> None:
+        """Stop keeping ``cmd``'s session alive and log it out unless another holder still uses it."""
         if cmd is None:
             return
         KEEPALIVE.remove(self)
         ipmi_session = cmd.ipmi_session
-        last_holder = _unhold(ipmi_session)
-        if not self._lock.acquire(timeout=CLOSE_WAIT):
+        if not _unhold(ipmi_session):
+            return
+        if self._lock.acquire(timeout=CLOSE_WAIT):
+            try:
+                self._logout(ipmi_session)
+            finally:
+                self._lock.release()
+            return
+        threading.Thread(
+            target=self._logout_after_request, args=(ipmi_session,), name="zephyr_ipmi_logout", daemon=True
+        ).start()
+
+    def _logout_after_request(self, ipmi_session: Any) -> None:
+        """Log ``ipmi_session`` out once the request under way ended (it ends within about 7 s)."""
+        if not self._lock.acquire(timeout=LOGOUT_LATER_WAIT):
             return
         try:
-            if last_holder and ipmi_session.logged and not ipmi_session.broken:
+            self._logout(ipmi_session)
+        finally:
+            self._lock.release()
+
+    def _logout(self, ipmi_session: Any) -> None:
+        """Send Close Session for a logged-in session; failures are only logged (the BMC expires it)."""
+        try:
+            if ipmi_session.logged and not ipmi_session.broken:
                 ipmi_session.logout()
         except Exception:
             _LOGGER.debug("logout from %s failed", self._host, exc_info=True)
-        finally:
-            self._lock.release()

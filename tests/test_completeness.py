@@ -1,0 +1,113 @@
+"""Monitoring completeness, end to end: Home Assistant with the real client against bmcsim over UDP.
+
+Identity at every login, no session left behind by an unload, bounded logins, slow and forgetful BMCs,
+DCMI and thresholds that follow the BMC, redefined SDR records, input validation and cleanup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_OFF, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+
+from bmcsim import Simulator
+from bmcsim.profiles import get_profile
+from custom_components.zephyr_ipmi.ipmi import session as session_module
+from tests.test_adversarial import _add, _connectivity, _coordinator, _sensor, _sim, _state, _unload_all
+
+pytestmark = [pytest.mark.peer, pytest.mark.usefixtures("socket_enabled", "pyghmi_io_thread")]
+
+SimFactory = Callable[..., Simulator]
+
+
+@pytest.fixture
+def quick_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request to a BMC that lost our session fails after about 1 s instead of 7 s."""
+    monkeypatch.setattr(session_module, "RETRANSMIT_LIMIT", 1)
+
+
+def _active(sim: Simulator) -> list[dict[str, Any]]:
+    return [s for s in sim.control.sessions() if s["state"] == "active"]
+
+
+async def _until(check: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+# ---------------------------------------------------------------------------
+# Identity at every new login, and no session left behind
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("quick_failures")
+async def test_guidless_bmc_replaced_while_running_never_shows_its_readings(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory
+) -> None:
+    """Attack finding 2: no System GUID (C1h), the server at the address replaced by another one."""
+    generic = get_profile("generic")
+    first = _sim(bmc_sim_factory, generic)
+    first.control.set_completion_code(0x06, 0x37, 0xC1)
+    entry = await _add(hass, first)
+    try:
+        assert entry.state is ConfigEntryState.LOADED
+        name = first.control.sensors()[0]["name"]
+        shown = _sensor(hass, entry, first, name).state
+        port = first.port
+        first.stop()
+        other = replace(generic, fru=replace(generic.fru, product_serial="OTHER-0002", board_serial="OTHER-B2"))
+        second = _sim(bmc_sim_factory, other, port=port)
+        second.control.set_completion_code(0x06, 0x37, 0xC1)
+        second.control.set_temperature(name, 93)
+        for _ in range(3):
+            await _coordinator(entry).async_refresh()
+            state = _sensor(hass, entry, second, name).state
+            assert state in (shown, STATE_UNAVAILABLE), f"the other server's {name} is shown: {state}"
+            assert state != "93.0"
+        assert _connectivity(hass, entry) == STATE_OFF
+        assert not _coordinator(entry).client.identity_confirmed
+        assert _active(second) == []
+    finally:
+        await _unload_all(hass)
+
+
+@pytest.mark.usefixtures("quick_failures")
+async def test_unload_during_a_relogin_leaves_no_session(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attack finding 1: unload while a poll logs in again to a slow BMC; the login ends logged out."""
+    monkeypatch.setattr(session_module.KEEPALIVE, "TICK", 0.1)
+    monkeypatch.setattr(session_module.KEEPALIVE, "IDLE", 0.5)
+    sim = _sim(bmc_sim_factory)
+    entry = await _add(hass, sim)
+    coordinator = _coordinator(entry)
+    client = coordinator.client
+    sim.control.restart_bmc()  # the BMC forgets our session
+    await coordinator.async_refresh()  # fails: no answer on the forgotten session
+    assert not coordinator.last_update_success
+    sim.control.set_fault(latency_ms=400)
+    poll = hass.async_create_task(coordinator.async_refresh())
+    assert await _until(lambda: bool(sim.control.sessions()))  # the new login is under way
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await poll
+    await hass.async_block_till_done()
+    sim.control.set_fault(latency_ms=0)
+    assert await _until(lambda: not _active(sim))
+    seq = sim.control.last_seq()
+    await asyncio.sleep(1.5)  # a session kept alive would send Get Device ID every 0.5 s
+    assert [r for r in sim.control.request_log(since=seq) if r.kind == "ipmi"] == []
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert _state(hass, entry, "binary_sensor", "connectivity").state == STATE_UNAVAILABLE
+    assert client._connection.closed
+    assert client._connection.session not in session_module.KEEPALIVE._sessions
