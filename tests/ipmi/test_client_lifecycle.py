@@ -207,5 +207,9 @@ def test_same_guidless_bmc_after_its_restart_is_confirmed_again(bmc_sim_factory:
         assert client.poll().readings
         assert client._connection.session.generation == generation + 1
         assert client.identity_confirmed
+        client.drop_session()  # as if lost: the next call logs in and checks again
+        assert client.identity_confirmed is False
+        assert client.read([client.sensors()[0].key])
+        assert client._connection.session.generation == generation + 2
     finally:
         client.close()

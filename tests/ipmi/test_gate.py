@@ -54,7 +54,7 @@ def test_write_to_another_bmc_is_refused(rig: RigFactory) -> None:
     # The BMC at the address is replaced by another one (another GUID) while the session is down.
     r.sim.guid = uuid.UUID(int=0x1234, version=4)
     r.sim.control.restart_bmc()
-    r.client.close()  # the session is lost (a poll would find out the same way)
+    r.client.drop_session()  # the session is lost (a poll would find out the same way)
     since = r.seq()
     with pytest.raises(IpmiWriteRefusedError) as err:
         r.controller.chassis_control("power_on", actor="user-1")
@@ -70,7 +70,7 @@ def test_write_to_another_bmc_is_refused(rig: RigFactory) -> None:
 def test_write_after_a_bmc_restart_logs_in_again(rig: RigFactory) -> None:
     r = rig("supermicro-x11")
     r.sim.control.restart_bmc()  # the same BMC: the session is gone, its GUID is the same
-    r.client.close()
+    r.client.drop_session()
     state = r.controller.set_zone_duty("cpu", 40)
     assert state.zone_duty["cpu"] == 40
 

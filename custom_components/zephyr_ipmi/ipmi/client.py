@@ -152,8 +152,19 @@ class BmcClient:
             raise
         return {sensor.key: readings.get(sensor.key, UNAVAILABLE) for sensor in wanted}
 
+    def drop_session(self) -> None:
+        """Forget the session (logged out best effort) as if it had been lost; the client stays usable.
+
+        The next call logs in again and checks that the same BMC answers.
+        """
+        self._connection.drop()
+
     def close(self) -> None:
-        """Log out and forget the session. Does not wait for a poll under way."""
+        """Log out and forget the session, for good: every later call raises ``IpmiClientClosedError``.
+
+        Does not wait for a poll under way; a login under way is logged out as soon as it completes, so a
+        closed client never keeps a session with the BMC.
+        """
         self._connection.close()
 
     # -- SDR -----------------------------------------------------------------------------------------
