@@ -55,15 +55,13 @@ class BmcConnection:
         ``IpmiConnectionError`` …).
         """
         with self._login_lock:
+            # Read before the closed check: a close after the check then shows as a close during the login.
+            closes = self.session.closes
             if self._closed:
                 raise IpmiClientClosedError("the client was closed")
             try:
                 if not self.session.alive:
-                    self.session.open()
-                    if self.closed:
-                        # ``close`` ran between the check above and the login: undo the login.
-                        self.session.close()
-                        raise IpmiClientClosedError("the client was closed")
+                    self.session.open(closes=closes)
                 generation = self.session.generation
                 identity = self._identity
                 if self._confirmed_generation != generation or identity is None:
@@ -71,7 +69,7 @@ class BmcConnection:
                     self._identity = identity
                     self._confirmed_generation = generation
             except IpmiConnectionError:
-                if self._closed:
+                if self.closed:
                     raise IpmiClientClosedError("the client was closed") from None
                 raise
             return identity
@@ -92,10 +90,8 @@ class BmcConnection:
         Raises ``IpmiConnectionError`` when no session is confirmed (``IpmiClientClosedError`` once closed).
         """
         generation = self._confirmed_generation
-        if self._closed:
-            raise IpmiClientClosedError("the client was closed")
         if not self.confirmed:
-            raise IpmiConnectionError("no session with the BMC")
+            raise (IpmiClientClosedError if self._closed else IpmiConnectionError)("no session with the BMC")
         return self.session.request(netfn, command, data, lun=lun, generation=generation)
 
     def drop(self) -> None:

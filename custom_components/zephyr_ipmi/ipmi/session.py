@@ -249,15 +249,23 @@ class LanplusSession:
         ipmi_session = command.ipmi_session
         return bool(ipmi_session.logged) and not ipmi_session.broken
 
-    def open(self) -> None:
+    @property
+    def closes(self) -> int:
+        """How many times ``close`` was called; see ``open``'s ``closes``."""
+        return self._closes
+
+    def open(self, *, closes: int | None = None) -> None:
         """Log in (Get Channel Auth Capabilities, Open Session, RAKP 1-4, Set Session Privilege).
 
-        A session already open is logged out first.
+        A session already open is logged out first. When ``close`` is called after ``closes`` was read
+        (by default: once this login started), the new session is logged out and ``IpmiConnectionError``
+        raised.
         """
         from pyghmi.ipmi import command as pyghmi_command  # noqa: PLC0415
 
         self._release(self.generation)
-        closes = self._closes
+        if closes is None:
+            closes = self._closes
         _install_pyghmi_workarounds()
         try:
             try:
