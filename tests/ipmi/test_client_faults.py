@@ -29,12 +29,17 @@ class ScriptedSession:
         self.alive = True
         self.requests = 0
         self.generation = 1
+        self.closes = 0
 
-    def open(self) -> None:
+    def open(self, *, closes: int | None = None) -> None:
         self.alive = True
         self.generation += 1
 
     def close(self) -> None:
+        self.alive = False
+        self.closes += 1
+
+    def drop(self, generation: int) -> None:
         self.alive = False
 
     def request(
