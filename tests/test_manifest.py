@@ -37,3 +37,19 @@ def test_hacs_manifest() -> None:
     hacs = json.loads((ROOT / "hacs.json").read_text(encoding="utf-8"))
     assert hacs["name"] == MANIFEST["name"]
     assert re.fullmatch(r"\d{4}\.\d{1,2}\.\d+", hacs["homeassistant"])
+
+
+def test_frontend_pin_is_the_one_home_assistant_requires() -> None:
+    """The browser test's frontend is the version the pinned Home Assistant asks for (else HA would pip it)."""
+    import homeassistant
+
+    frontend = json.loads(
+        (Path(homeassistant.__file__).parent / "components" / "frontend" / "manifest.json").read_text(encoding="utf-8")
+    )
+    pins = {
+        line.split("==", 1)[0]: line
+        for line in (ROOT / "requirements_test.txt").read_text(encoding="utf-8").splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    (required,) = [req for req in frontend["requirements"] if req.startswith("home-assistant-frontend==")]
+    assert pins["home-assistant-frontend"] == required
