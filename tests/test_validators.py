@@ -7,6 +7,7 @@ stricter nor looser than the version it follows).
 """
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -258,3 +259,12 @@ def test_hacs_check_catches(repo: Path, what: str, seed: Callable[[Path], None],
     seed(repo)
     problems = hacs.check_hacs(repo)[check]
     assert any(message in problem for problem in problems), problems
+
+
+def test_readme_images_exist_and_every_screenshot_is_shown() -> None:
+    """The README (HACS renders it) shows no broken image, and docs/screenshots holds nothing unused."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = set(re.findall(r"(?:\]\(|src=\")(docs/screenshots/[\w.-]+\.png)", readme))
+    assert shown
+    assert all((ROOT / path).is_file() for path in shown), shown
+    assert {f"docs/screenshots/{path.name}" for path in (ROOT / "docs" / "screenshots").glob("*.png")} == shown
