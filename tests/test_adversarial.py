@@ -89,6 +89,7 @@ def _input(host: str = "127.0.0.1", port: int = 623, username: str = USER, passw
 async def _submit(hass: HomeAssistant, user_input: dict[str, Any]) -> dict[str, Any]:
     """Open the user step and submit ``user_input``, as the frontend does."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "bmc"})
     assert result["type"] is FlowResultType.FORM
     return dict(await hass.config_entries.flow.async_configure(result["flow_id"], user_input))
 
@@ -156,6 +157,7 @@ def _translated_error(key: str) -> str:
 async def test_flow_rejects_port_out_of_range(hass: HomeAssistant, port: object) -> None:
     """Ports outside 1-65535 are refused by the form's schema; nothing is contacted or created."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "bmc"})
     with pytest.raises(InvalidData) as err:
         await hass.config_entries.flow.async_configure(result["flow_id"], _input(port=port))  # type: ignore[arg-type]
     assert CONF_PORT in err.value.schema_errors

@@ -45,6 +45,8 @@ async def _assert_credentials(hass: HomeAssistant, entry: MockConfigEntry, usern
 async def test_user_flow(hass: HomeAssistant, mock_client: MagicMock) -> None:
     """A BMC that accepts the credentials is added under its GUID, named by its model."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "bmc"})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
     assert result["errors"] == {}
@@ -354,6 +356,7 @@ async def test_user_flow_rejects_credentials_ipmi_cannot_hold(
 ) -> None:
     """User names over 16 bytes and passwords over 20 bytes never reach the BMC; the field says why."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "bmc"})
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {**USER_INPUT, field: value})
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {field: error}

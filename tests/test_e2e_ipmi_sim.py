@@ -90,6 +90,7 @@ def _free_udp_port() -> int:
 async def _add_bmc(hass: HomeAssistant, peer: IpmiSimPeer) -> ConfigEntry:
     """Add the peer through the user step of the config flow, as a user would; return the loaded entry."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "bmc"})
     assert result["type"] is FlowResultType.FORM
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(peer))
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
@@ -325,6 +326,7 @@ async def test_wrong_password_shows_invalid_auth_then_recovers(
     hass: HomeAssistant, peer: IpmiSimPeer, caplog: pytest.LogCaptureFixture
 ) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "bmc"})
     start = time.monotonic()
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _user_input(peer, password="Wrong-Password-9")
@@ -356,6 +358,7 @@ async def test_silent_port_shows_cannot_connect_within_10_s(
     hass: HomeAssistant, peer: IpmiSimPeer, caplog: pytest.LogCaptureFixture
 ) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "bmc"})
     start = time.monotonic()
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _user_input(peer, **{CONF_PORT: _free_udp_port()})

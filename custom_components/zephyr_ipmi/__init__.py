@@ -12,19 +12,36 @@ from homeassistant.const import (
 )
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.storage import STORAGE_DIR
+from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN, SDR_CACHE_DIR
 from .coordinator import ZephyrConfigEntry, ZephyrCoordinator, ZephyrRuntimeData
 from .credentials import CredentialsError, async_decrypt_credentials
+from .delivery import (
+    async_setup_channels_entry,
+    async_setup_delivery,
+    async_unload_channels_entry,
+    is_channels_entry,
+)
 from .ipmi import BmcClient
 from .issues import async_delete_wrong_bmc_issue
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Start alert delivery (routing and the outbox), which serves every entry."""
+    await async_setup_delivery(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> bool:
     """Connect to the BMC, read its SDR and first poll, then set up the platforms."""
+    if is_channels_entry(entry):
+        return await async_setup_channels_entry(hass, entry)
     try:
         username, password = await async_decrypt_credentials(hass, entry.data)
     except CredentialsError as err:
@@ -58,6 +75,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> bo
 
 async def async_unload_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> bool:
     """Unload the platforms and log out of the BMC."""
+    if is_channels_entry(entry):
+        return await async_unload_channels_entry(hass, entry)
     if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         await hass.async_add_executor_job(entry.runtime_data.client.close)
     return unloaded

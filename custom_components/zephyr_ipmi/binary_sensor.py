@@ -17,6 +17,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .coordinator import ZephyrConfigEntry, ZephyrCoordinator
+from .delivery import is_channels_entry
+from .delivery.entities import ZephyrDeliveryProblemSensor, async_add_channel_entities
 from .entity import ZephyrEntity, ZephyrSdrEntity, async_add_entities_as_they_appear
 from .ipmi import SensorStatus
 from .ipmi.discrete import DiscreteView, discrete_view
@@ -29,7 +31,13 @@ async def async_setup_entry(
     entry: ZephyrConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add connectivity, chassis power and hardware health, and a binary sensor per one-meaning discrete sensor."""
+    """Add connectivity, chassis power and hardware health, and a binary sensor per one-meaning discrete sensor.
+
+    The notification channels entry gets a *Delivery problem* sensor per channel instead.
+    """
+    if is_channels_entry(entry):
+        async_add_channel_entities(entry, async_add_entities, ZephyrDeliveryProblemSensor)
+        return
     coordinator = entry.runtime_data.coordinator
     async_add_entities(
         [

@@ -6,7 +6,13 @@ from collections.abc import Mapping
 from typing import Any, override
 
 import probatio
-from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlowWithReload
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    OptionsFlowWithReload,
+)
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SCAN_INTERVAL, CONF_USERNAME
 from homeassistant.core import callback
 from homeassistant.helpers import config_validation as cv
@@ -29,6 +35,9 @@ from .const import (
 )
 from .coordinator import ZephyrConfigEntry
 from .credentials import CredentialsError, async_decrypt_credentials, async_encrypt_credentials
+from .delivery import CHANNELS_UNIQUE_ID, is_channels_entry
+from .delivery.flows import CHANNEL_FLOWS, AlertRouteSubentryFlow
+from .delivery.router import SUBENTRY_ROUTE
 from .ipmi import BmcClient, BmcIdentity, IpmiAuthError, IpmiError, IpmiSessionLimitError
 
 MAX_USERNAME_BYTES = 16
@@ -102,6 +111,22 @@ class ZephyrConfigFlow(ConfigFlow, domain=DOMAIN):
         """Return the options flow."""
         return ZephyrOptionsFlow()
 
+    @classmethod
+    @callback
+    @override
+    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
+        """BMC entries have options; the notification channels entry has none."""
+        return not is_channels_entry(config_entry)
+
+    @classmethod
+    @callback
+    @override
+    def async_get_supported_subentry_types(cls, config_entry: ConfigEntry) -> dict[str, type[ConfigSubentryFlow]]:
+        """Return the channels entry's channel types, or a BMC entry's alert routes."""
+        if is_channels_entry(config_entry):
+            return dict(CHANNEL_FLOWS)
+        return {SUBENTRY_ROUTE: AlertRouteSubentryFlow}
+
     async def _async_connect(
         self, host: str, port: int, username: str, password: str
     ) -> tuple[BmcIdentity | None, dict[str, str]]:
@@ -131,6 +156,27 @@ class ZephyrConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @override
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer a BMC or the notification channels while the latter are not set up; else add a BMC."""
+        if user_input is None and not self._async_channels_configured():
+            return await self.async_step_add()
+        return await self.async_step_bmc(user_input)
+
+    async def async_step_add(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask what to add: a BMC, or the notification channels."""
+        return self.async_show_menu(step_id="add", menu_options=["bmc", "notification_channels"])
+
+    def _async_channels_configured(self) -> bool:
+        """Tell whether the notification channels entry exists."""
+        return any(is_channels_entry(entry) for entry in self._async_current_entries(include_ignore=False))
+
+    async def async_step_notification_channels(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Create the single notification channels entry; channels are then added to it as subentries."""
+        if self._async_channels_configured():
+            return self.async_abort(reason="channels_already_configured")
+        await self.async_set_unique_id(CHANNELS_UNIQUE_ID)
+        return self.async_create_entry(title="Notification channels", data={})
+
+    async def async_step_bmc(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the BMC's address and credentials, and log in before saving them."""
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -196,6 +242,8 @@ class ZephyrConfigFlow(ConfigFlow, domain=DOMAIN):
         """Change the BMC's address and port, checking that the same BMC answers there."""
         errors: dict[str, str] = {}
         entry = self._get_reconfigure_entry()
+        if is_channels_entry(entry):
+            return self.async_abort(reason="channels_not_reconfigurable")
         if user_input is not None:
             try:
                 username, password = await async_decrypt_credentials(self.hass, entry.data)

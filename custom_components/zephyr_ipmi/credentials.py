@@ -59,3 +59,18 @@ async def async_decrypt_credentials(hass: HomeAssistant, data: Mapping[str, Any]
         )
     except (InvalidToken, KeyError, TypeError) as err:
         raise CredentialsError(translation_domain=DOMAIN, translation_key="credentials_unreadable") from err
+
+
+async def async_encrypt_secret(hass: HomeAssistant, secret: str) -> str:
+    """Return ``secret`` (a webhook URL, a bot token) as a Fernet token under the installation's key."""
+    fernet = await _async_get_fernet(hass)
+    return fernet.encrypt(secret.encode()).decode()
+
+
+async def async_decrypt_secret(hass: HomeAssistant, token: str) -> str:
+    """Return the plaintext of a token made by ``async_encrypt_secret``; raise ``CredentialsError``."""
+    fernet = await _async_get_fernet(hass)
+    try:
+        return fernet.decrypt(token).decode()
+    except (InvalidToken, TypeError) as err:
+        raise CredentialsError(translation_domain=DOMAIN, translation_key="credentials_unreadable") from err

@@ -10,12 +10,16 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
 from .coordinator import ZephyrConfigEntry
+from .delivery import is_channels_entry
+from .delivery.diagnostics import async_get_channels_diagnostics
 
 TO_REDACT = {CONF_HOST, CONF_PASSWORD, CONF_USERNAME, "guid", "serial"}
 
 
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: ZephyrConfigEntry) -> dict[str, Any]:
     """Return what a bug report needs, without credentials, address, GUID or serial number."""
+    if is_channels_entry(entry):
+        return await async_get_channels_diagnostics(hass, entry)
     coordinator = entry.runtime_data.coordinator
     return {
         "entry": {
