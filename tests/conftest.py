@@ -28,6 +28,7 @@ from custom_components.zephyr_ipmi.ipmi import (
     SensorStatus,
 )
 from custom_components.zephyr_ipmi.ipmi.models import Conversion
+from tests.delivery_helpers import sink  # noqa: F401 - shared fixture
 from tests.peers.fixtures import ipmi_sim_peer, pyghmi_io_thread  # noqa: F401 - shared fixtures
 
 HOST = "192.0.2.45"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final, cast
 
 from homeassistant.config_entries import ConfigEntry
@@ -56,6 +57,7 @@ async def async_build_client(hass: HomeAssistant, channel_type: ChannelType, dat
 async def async_setup_channels_entry(hass: HomeAssistant, config_entry: ConfigEntry[Any]) -> bool:
     """Build a channel per subentry, then set up their notify entities, buttons and problem sensors."""
     entry = cast("ChannelsConfigEntry", config_entry)
+    manager = hass.data[DATA_DELIVERY]
     channels: dict[str, ZephyrChannel] = {}
     for subentry in entry.subentries.values():
         channel_type = ChannelType(subentry.subentry_type)
@@ -64,15 +66,17 @@ async def async_setup_channels_entry(hass: HomeAssistant, config_entry: ConfigEn
             client = await async_build_client(hass, channel_type, subentry.data)
         except CredentialsError, KeyError:
             client = None
-        channel = ZephyrChannel(hass, subentry, client)
+        channel = ZephyrChannel(hass, subentry, client, partial(manager.wake_channels, {subentry.subentry_id}))
         if client is None:
             channel.async_set_problem(DeliveryRejectedError("credentials_unreadable"))
         channels[subentry.subentry_id] = channel
     entry.runtime_data = ChannelsRuntimeData(channels=channels)
-    hass.data[DATA_DELIVERY].channels.update(channels)
+    manager.channels.update(channels)
     # Adding, changing or removing a channel (a subentry) rebuilds the channels.
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     await hass.config_entries.async_forward_entry_setups(entry, CHANNEL_PLATFORMS)
+    # A channel that was just added or reconfigured is tried at once for the alerts that wait for it.
+    manager.wake_channels(set(channels))
     return True
 
 

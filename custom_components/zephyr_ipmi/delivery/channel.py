@@ -12,8 +12,8 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 
+from ..alerts import Alert, AlertKind, AlertSeverity
 from ..const import DOMAIN, LOGGER
-from .alert import DeliveryAlert
 from .channels import ChannelClient, ChannelType, DeliveryError, DeliveryRejectedError
 from .messages import render
 
@@ -26,11 +26,11 @@ MODELS: Final = {
 }
 
 
-def test_alert(server: str) -> DeliveryAlert:
+def test_alert(server: str) -> Alert:
     """Return the alert a "Send test alert" sends: kind test, severity info, now."""
-    return DeliveryAlert(
-        kind="test",
-        severity="info",
+    return Alert(
+        kind=AlertKind.TEST,
+        severity=AlertSeverity.INFO,
         recovered=False,
         entry_id="",
         server=server,
@@ -52,8 +52,14 @@ class ZephyrChannel:
     "timeout" after the last retry…), cleared by the next delivery that succeeds.
     """
 
-    def __init__(self, hass: HomeAssistant, subentry: ConfigSubentry, client: ChannelClient | None) -> None:
-        """Wrap ``client`` for the channel of ``subentry``."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        subentry: ConfigSubentry,
+        client: ChannelClient | None,
+        on_recovered: Callable[[], None] | None = None,
+    ) -> None:
+        """Wrap ``client`` for the channel of ``subentry``; ``on_recovered`` runs when a problem clears."""
         self.hass = hass
         self.subentry_id = subentry.subentry_id
         self.title = subentry.title
@@ -61,6 +67,7 @@ class ZephyrChannel:
         self.client = client
         self.problem: str | None = None
         self._listeners: list[Callable[[], None]] = []
+        self._on_recovered = on_recovered
 
     @property
     def issue_id(self) -> str:
@@ -79,7 +86,7 @@ class ZephyrChannel:
             raise DeliveryRejectedError("credentials_unreadable")
         return self.client
 
-    async def async_deliver(self, alert: DeliveryAlert) -> None:
+    async def async_deliver(self, alert: Alert) -> None:
         """Send ``alert`` in the service's layout; raise ``DeliveryRetryError`` or ``DeliveryRejectedError``.
 
         A rejection is a problem at once; a failure that may pass becomes one only when the outbox gives up.
@@ -154,6 +161,8 @@ class ZephyrChannel:
         self.problem = None
         ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
         self._notify()
+        if self._on_recovered is not None:
+            self._on_recovered()
 
     @callback
     def async_unload(self) -> None:

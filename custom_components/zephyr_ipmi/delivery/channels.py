@@ -325,7 +325,7 @@ class TelegramClient(ChannelClient):
 
     def __init__(self, session: aiohttp.ClientSession, api_url: URL, token: str, chat_id: str) -> None:
         """Send to ``chat_id`` as the bot of ``token`` through the Bot API server at ``api_url``."""
-        super().__init__(session, api_url / f"bot{token}" / "sendMessage", (token,))
+        super().__init__(session, api_url / f"bot{token}" / "sendMessage", (token, *token.split(":")))
         self._chat_id = chat_id
 
     def _message(self, text: str) -> dict[str, Any]:
@@ -399,8 +399,9 @@ def build_client(
         api_url = URL(str(data.get(CONF_API_URL) or TELEGRAM_API_URL))
         return TelegramClient(session, api_url, secret, str(data[CONF_CHAT_ID]))
     url = URL(secret)
-    # The whole URL and its path (the part that is the secret) never reach a log.
-    return _WEBHOOK_CLIENTS[channel_type](session, url, (secret, url.path, url.query_string, url.raw_path))
+    # Nothing of the URL beyond its host reaches a log: not the whole, its path, nor any part of either.
+    parts = (secret, url.path, url.raw_path, url.query_string, *url.parts, *url.query.values())
+    return _WEBHOOK_CLIENTS[channel_type](session, url, parts)
 
 
 def valid_http_url(text: str) -> URL | None:

@@ -22,9 +22,9 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
+from ..alerts import AlertKind, AlertSeverity
 from ..const import LOGGER
 from ..credentials import async_encrypt_secret
-from .alert import ALERT_KINDS, SEVERITIES
 from .channel import test_alert
 from .channels import (
     CONF_API_URL,
@@ -224,15 +224,17 @@ ROUTE_SCHEMA = probatio.Schema(
         probatio.Required(CONF_NAME, default="All alerts"): TextSelector(),
         probatio.Optional(CONF_KINDS, default=[]): SelectSelector(
             SelectSelectorConfig(
-                options=[kind for kind in ALERT_KINDS if kind != "test"],
+                options=[kind.value for kind in AlertKind if kind is not AlertKind.TEST],
                 multiple=True,
                 translation_key="alert_kind",
                 mode=SelectSelectorMode.DROPDOWN,
             )
         ),
-        probatio.Required(CONF_MIN_SEVERITY, default=SEVERITIES[0]): SelectSelector(
+        probatio.Required(CONF_MIN_SEVERITY, default=AlertSeverity.INFO.value): SelectSelector(
             SelectSelectorConfig(
-                options=list(SEVERITIES), translation_key="alert_severity", mode=SelectSelectorMode.DROPDOWN
+                options=[severity.value for severity in AlertSeverity],
+                translation_key="alert_severity",
+                mode=SelectSelectorMode.DROPDOWN,
             )
         ),
         probatio.Optional(CONF_TARGETS, default=[]): EntitySelector(

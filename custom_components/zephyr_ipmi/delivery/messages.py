@@ -8,7 +8,7 @@ from typing import Final
 
 from homeassistant.util import dt as dt_util
 
-from .alert import DeliveryAlert
+from ..alerts import Alert, format_duration
 
 KIND_NAMES: Final = {
     "bmc_unreachable": "BMC unreachable",
@@ -43,21 +43,6 @@ def kind_name(kind: str) -> str:
     return KIND_NAMES.get(kind) or kind.replace("_", " ").capitalize()
 
 
-def format_duration(seconds: float) -> str:
-    """Return a duration (s) the way people say it: "45 s", "12 min", "2 h 14 min", "3 d 4 h"."""
-    total = max(0, round(seconds))
-    days, rest = divmod(total, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    if minutes:
-        return f"{minutes} min {secs} s" if secs and minutes < 10 else f"{minutes} min"
-    return f"{secs} s"
-
-
 def format_time(time: datetime) -> str:
     """Return ``time`` in Home Assistant's time zone, e.g. "2026-12-03 14:05:12 CET"."""
     return dt_util.as_local(time).strftime(TIME_FORMAT)
@@ -85,7 +70,7 @@ class AlertMessage:
         return "\n".join(lines)
 
 
-def render(alert: DeliveryAlert) -> AlertMessage:
+def render(alert: Alert) -> AlertMessage:
     """Render ``alert`` through the templates; a recovery says how long the incident lasted."""
     kind = kind_name(alert.kind)
     text = alert.message
@@ -97,8 +82,8 @@ def render(alert: DeliveryAlert) -> AlertMessage:
     facts.append(("Time", format_time(alert.time)))
     if alert.recovered:
         title = RECOVERED_TITLE_TEMPLATE.format(icon=RECOVERED_ICON, server=alert.server, kind=kind)
-        if alert.started is not None:
-            duration = format_duration((alert.time - alert.started).total_seconds())
+        if alert.duration is not None:
+            duration = format_duration(alert.duration)
             text = RECOVERED_TEXT_TEMPLATE.format(message=text, duration=duration).strip()
             facts.append(("Lasted", duration))
     else:

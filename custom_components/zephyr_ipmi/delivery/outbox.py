@@ -10,9 +10,10 @@ still reaches the owner another way. An item leaves storage only once delivered 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Self
@@ -117,6 +118,7 @@ class Outbox:
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, STORAGE_KEY)
         self._queues: dict[str, deque[OutboxItem]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self._wakes: dict[str, asyncio.Event] = {}
         self._stopped = False
 
     @property
@@ -171,7 +173,11 @@ class Outbox:
         while queue:
             item = queue[0]
             if (wait := (item.next_attempt - dt_util.utcnow()).total_seconds()) > 0:
-                await asyncio.sleep(wait)
+                wake = self._wakes.setdefault(target, asyncio.Event())
+                wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await wake.wait()
             outcome = await self._async_attempt(item)
             if outcome is not _RETRY:
                 queue.remove(item)
@@ -179,15 +185,15 @@ class Outbox:
             if isinstance(outcome, DeliveryError):
                 self._on_abandon(item, outcome)
         self._workers.pop(target, None)
-        if not queue:
-            self._queues.pop(target, None)
+        self._wakes.pop(target, None)
+        self._queues.pop(target, None)
 
     async def _async_attempt(self, item: OutboxItem) -> DeliveryError | object | None:
         """Try ``item`` once: return None when delivered, ``_RETRY`` to retry, or the error to hand it over with."""
-        item.attempts += 1
         try:
             await self._send(item.target, item.alert)
         except DeliveryRetryError as err:
+            item.attempts += 1
             now = dt_util.utcnow()
             delay = err.retry_after if err.retry_after is not None else backoff(item.attempts)
             if item.attempts >= MAX_ATTEMPTS or now + timedelta(seconds=delay) - item.created > MAX_AGE:
@@ -207,6 +213,16 @@ class Outbox:
             LOGGER.error("Unexpected %s delivering an alert to %s", type(err).__name__, item.target)
             return DeliveryError("unexpected")
         return None
+
+    @callback
+    def wake(self, targets: Iterable[str] | None = None) -> None:
+        """Try the waiting alerts of ``targets`` (default: all) now instead of at their next attempt.
+
+        Used when a channel shows it delivers again (its test alert passed, it was reconfigured).
+        """
+        for target in self._wakes if targets is None else targets:
+            if (event := self._wakes.get(target)) is not None:
+                event.set()
 
     async def _async_save(self) -> None:
         """Write the outbox to storage now (items are few; losing one to a crash would lose an alert)."""

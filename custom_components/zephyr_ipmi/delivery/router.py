@@ -8,7 +8,7 @@ SMTP e-mail, a phone…) gets ``notify.send_message`` with the rendered title an
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -19,8 +19,8 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util.hass_dict import HassKey
 
+from ..alerts import Alert, AlertSeverity
 from ..const import DOMAIN, EVENT_ALERT, LOGGER
-from .alert import SEVERITIES, DeliveryAlert
 from .channel import ZephyrChannel
 from .channels import SEND_TIMEOUT, DeliveryError, DeliveryRejectedError, DeliveryRetryError
 from .messages import kind_name, render
@@ -46,7 +46,7 @@ class RoutePlan:
     persistent: bool
 
 
-def route_matches(route: Mapping[str, Any], alert: DeliveryAlert) -> bool:
+def route_matches(route: Mapping[str, Any], alert: Alert) -> bool:
     """Tell whether a route (subentry data) takes ``alert``.
 
     It does when the alert's kind is listed (none listed: all kinds) and its severity is at least the route's
@@ -55,11 +55,14 @@ def route_matches(route: Mapping[str, Any], alert: DeliveryAlert) -> bool:
     kinds = route.get(CONF_KINDS) or ()
     if kinds and alert.kind not in kinds:
         return False
-    minimum = route.get(CONF_MIN_SEVERITY, SEVERITIES[0])
-    return SEVERITIES.index(alert.severity) >= SEVERITIES.index(minimum if minimum in SEVERITIES else SEVERITIES[0])
+    try:
+        minimum = AlertSeverity(route.get(CONF_MIN_SEVERITY, AlertSeverity.INFO))
+    except ValueError:
+        minimum = AlertSeverity.INFO
+    return alert.severity.rank >= minimum.rank
 
 
-def plan(routes: Iterable[Mapping[str, Any]], alert: DeliveryAlert) -> RoutePlan:
+def plan(routes: Iterable[Mapping[str, Any]], alert: Alert) -> RoutePlan:
     """Join the targets of every route that takes ``alert``; without any route, a persistent notification."""
     routes = list(routes)
     if not routes:
@@ -82,18 +85,26 @@ class DeliveryManager:
         self.channels: dict[str, ZephyrChannel] = {}
         self.outbox = Outbox(hass, self._async_send, self._async_abandon)
         self._failing: set[str] = set()
+        self._unsubs: list[Callable[[], None]] = []
 
     async def async_start(self) -> None:
         """Load the outbox kept across the restart, then deliver every alert fired on the bus."""
         await self.outbox.async_load()
-        unsub = self.hass.bus.async_listen(EVENT_ALERT, self._async_handle_alert)
+        self._unsubs = [
+            self.hass.bus.async_listen(EVENT_ALERT, self._async_handle_alert),
+            self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_stop_event),
+        ]
 
-        async def _async_stop(_: Event) -> None:
-            """Stop listening and stop the workers; undelivered alerts stay in storage."""
-            unsub()
-            await self.outbox.async_stop()
+    async def _async_stop_event(self, _: Event) -> None:
+        """Stop when Home Assistant stops."""
+        self._unsubs.pop()  # a once-listener is gone once it ran
+        await self.async_stop()
 
-        self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop)
+    async def async_stop(self) -> None:
+        """Stop listening and stop the workers; undelivered alerts stay in storage for the next start."""
+        while self._unsubs:
+            self._unsubs.pop()()
+        await self.outbox.async_stop()
 
     def routes_of(self, entry_id: str) -> list[Mapping[str, Any]]:
         """Return the routes (subentry data) of the BMC entry ``entry_id``; none for an unknown entry."""
@@ -106,8 +117,8 @@ class DeliveryManager:
     def _async_handle_alert(self, event: Event[Mapping[str, Any]]) -> None:
         """Route one alert: a persistent notification now, each notify target through the outbox."""
         try:
-            alert = DeliveryAlert.from_dict(event.data)
-        except ValueError as err:
+            alert = Alert.from_dict(event.data)
+        except (KeyError, ValueError) as err:
             LOGGER.warning("Ignoring a malformed %s event: %s", EVENT_ALERT, err)
             return
         route = plan(self.routes_of(alert.entry_id), alert)
@@ -127,6 +138,17 @@ class DeliveryManager:
         for target in targets:
             await self.outbox.async_enqueue(target, alert, fallback=fallback)
 
+    @callback
+    def wake_channels(self, subentry_ids: set[str]) -> None:
+        """Try the alerts waiting for these channels (by subentry id) now: they deliver again."""
+        self.outbox.wake(
+            entity.entity_id
+            for entity in er.async_get(self.hass).entities.values()
+            if entity.platform == DOMAIN
+            and entity.domain == NOTIFY_DOMAIN
+            and entity.config_subentry_id in subentry_ids
+        )
+
     def channel_of(self, entity_id: str) -> tuple[bool, ZephyrChannel | None]:
         """Return whether ``entity_id`` is a Zephyr channel's notify entity, and its channel when loaded."""
         entity = er.async_get(self.hass).async_get(entity_id)
@@ -137,8 +159,8 @@ class DeliveryManager:
     async def _async_send(self, target: str, data: dict[str, Any]) -> None:
         """Deliver one alert to one notify entity; raise ``DeliveryRetryError`` or ``DeliveryRejectedError``."""
         try:
-            alert = DeliveryAlert.from_dict(data)
-        except ValueError:
+            alert = Alert.from_dict(data)
+        except KeyError, ValueError:
             raise DeliveryRejectedError("malformed_alert") from None
         is_channel, channel = self.channel_of(target)
         if is_channel:
@@ -149,7 +171,7 @@ class DeliveryManager:
             await self._async_send_notify(target, alert)
         self._failing.discard(target)
 
-    async def _async_send_notify(self, target: str, alert: DeliveryAlert) -> None:
+    async def _async_send_notify(self, target: str, alert: Alert) -> None:
         """Deliver through ``notify.send_message`` of another integration's notify entity."""
         state = self.hass.states.get(target)
         if state is None or state.state == STATE_UNAVAILABLE:
@@ -182,8 +204,8 @@ class DeliveryManager:
         if not item.fallback:
             return
         try:
-            alert = DeliveryAlert.from_dict(item.alert)
-        except ValueError:
+            alert = Alert.from_dict(item.alert)
+        except KeyError, ValueError:
             return
         message = render(alert)
         persistent_notification.async_create(
