@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.zephyr_ipmi.const import DOMAIN, EVENT_ALERT
@@ -161,8 +162,14 @@ def route(targets: list[str], **kwargs: Any) -> ConfigSubentryData:
     return ConfigSubentryData(subentry_type="alert_route", title="Route", unique_id=None, data=data)
 
 
-def bmc_entry(hass: HomeAssistant, *routes: ConfigSubentryData) -> MockConfigEntry:
-    """Add (without setting up) a BMC entry holding ``routes``; alerts name it as their ``entry_id``."""
+async def bmc_entry(hass: HomeAssistant, *routes: ConfigSubentryData) -> MockConfigEntry:
+    """Add (without setting up) a BMC entry holding ``routes``; alerts name it as their ``entry_id``.
+
+    The integration (alert delivery) is set up first if it is not, so that this entry is never set up:
+    no BMC is reached.
+    """
+    if DATA_DELIVERY not in hass.data:
+        assert await async_setup_component(hass, DOMAIN, {})
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Supermicro X11SPM-TF",

@@ -66,7 +66,7 @@ def _outbox(hass: HomeAssistant) -> list[outbox.OutboxItem]:
 async def _route_to(hass: HomeAssistant, sink: ServiceSink, *targets: str, persistent: bool = False) -> str:
     """Set up the channels and a BMC routing every alert to ``targets``; return the BMC's entry id."""
     await setup_channels(hass, sink)
-    return bmc_entry(hass, route(list(targets), persistent_notification=persistent)).entry_id
+    return (await bmc_entry(hass, route(list(targets), persistent_notification=persistent))).entry_id
 
 
 def test_backoff_is_exponential_with_jitter_and_capped() -> None:
@@ -224,7 +224,7 @@ async def test_refused_connection_retried_then_handed_over(
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    bmc = bmc_entry(hass, route(["notify.dead_slack", "notify.live_discord"], persistent_notification=False))
+    bmc = await bmc_entry(hass, route(["notify.dead_slack", "notify.live_discord"], persistent_notification=False))
     fire_alert(hass, alert_data(bmc.entry_id))
     await until(hass, lambda: len(sink.at(DISCORD_PATH)) == 1)
     await until(hass, lambda: len(_undelivered(hass)) == 1, wake=True)

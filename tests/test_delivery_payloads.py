@@ -36,7 +36,7 @@ RECOVERED_SENTENCE = "CPU Temp is back to 71 °C. The incident lasted 2 h 14 min
 async def _deliver(hass: HomeAssistant, sink: ServiceSink, **overrides: Any) -> None:
     """Route one alert to the four channels and wait until each service received it."""
     await setup_channels(hass, sink)
-    bmc = bmc_entry(hass, route(TARGETS))
+    bmc = await bmc_entry(hass, route(TARGETS))
     fire_alert(hass, alert_data(bmc.entry_id, **overrides))
     await until(hass, lambda: len(sink.received) == 4)
 

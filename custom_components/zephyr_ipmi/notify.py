@@ -8,7 +8,6 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .delivery import is_channels_entry
 from .delivery.entities import ZephyrChannelNotifyEntity, async_add_channel_entities
 
 PARALLEL_UPDATES = 0
@@ -19,6 +18,5 @@ async def async_setup_entry(
     entry: ConfigEntry[Any],
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the notify entity of each channel of the notification channels entry."""
-    if is_channels_entry(entry):
-        async_add_channel_entities(entry, async_add_entities, ZephyrChannelNotifyEntity)
+    """Add the notify entity of each channel; only the notification channels entry sets this platform up."""
+    async_add_channel_entities(entry, async_add_entities, ZephyrChannelNotifyEntity)

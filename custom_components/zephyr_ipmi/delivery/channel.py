@@ -57,7 +57,7 @@ class ZephyrChannel:
         hass: HomeAssistant,
         subentry: ConfigSubentry,
         client: ChannelClient | None,
-        on_recovered: Callable[[], None] | None = None,
+        on_recovered: Callable[[], None],
     ) -> None:
         """Wrap ``client`` for the channel of ``subentry``; ``on_recovered`` runs when a problem clears."""
         self.hass = hass
@@ -161,8 +161,7 @@ class ZephyrChannel:
         self.problem = None
         ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
         self._notify()
-        if self._on_recovered is not None:
-            self._on_recovered()
+        self._on_recovered()
 
     @callback
     def async_unload(self) -> None:
