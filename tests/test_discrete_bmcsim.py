@@ -32,6 +32,7 @@ def hass_config_dir(hass_tmp_config_dir: str) -> str:
 async def _add(hass: HomeAssistant, sim: Simulator) -> ConfigEntry:
     """Add ``sim`` through the config flow, as a user would; return the entry after its setup ran."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "bmc"})
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {CONF_HOST: "127.0.0.1", CONF_PORT: sim.port, CONF_USERNAME: USER, CONF_PASSWORD: PASSWORD},
