@@ -385,3 +385,17 @@ async def test_unexpected_error_hands_the_alert_over(
     fire_alert(hass, alert_data(entry_id, incident_id="inc-0002"))
     await until(hass, lambda: len(sink.at(SLACK_PATH)) == 1 and len(_undelivered(hass)) == 1)
     await until(hass, lambda: not _outbox(hass))
+
+
+async def test_slow_channel_does_not_delay_another(hass: HomeAssistant, sink: ServiceSink) -> None:
+    """While one service takes seconds to answer, another gets its alert at once."""
+    sink.script(TEAMS_PATH, Reply(202, "", delay=5.0))
+    entry_id = await _route_to(hass, sink, "notify.teams", SLACK)
+    fire_alert(hass, alert_data(entry_id))
+    # Slack's alert is delivered and gone from the outbox while Teams' request is still under way.
+    await until(
+        hass,
+        lambda: len(sink.at(TEAMS_PATH)) == 1 and [item.target for item in _outbox(hass)] == ["notify.teams"],
+    )
+    assert len(sink.at(SLACK_PATH)) == 1
+    await until(hass, lambda: not _outbox(hass))
