@@ -5,7 +5,8 @@ Results 20.4, Get System GUID 22.14, Get Chassis Status 28.2, Chassis Control 28
 28.5, Get Sensor Hysteresis
 35.7, Set/Get Sensor Thresholds 35.8/35.9, Get Sensor Reading 35.14, Get FRU Inventory Area Info 34.1,
 Read FRU Data 34.2, Get SDR Repository Info 33.9, Reserve SDR Repository 33.11, Get SDR 33.12, Get SEL
-Info 31.2, Reserve SEL 31.4, Get SEL Entry 31.5, Clear SEL 31.9, Get/Set SEL Time 31.10/31.11, DCMI 1.5
+Info 31.2, Reserve SEL 31.4, Get SEL Entry 31.5, Clear SEL 31.9, Get/Set SEL Time 31.10/31.11, Get LAN
+Configuration Parameters 23.2 (parameter 5, MAC address), DCMI 1.5
 section 6.6.1 Get Power Reading (netfn 2Ch, command 02h, group extension DCh). Completion codes: Table 5-2.
 Required privileges: Appendix G.
 """
@@ -77,6 +78,7 @@ class Commands:
             (0x0A, 0x47): self.clear_sel,
             (0x0A, 0x48): self.get_sel_time,
             (0x0A, 0x49): self.set_sel_time,
+            (0x0C, 0x02): self.get_lan_config,
             (0x2C, 0x02): self.dcmi_power_reading,
         }
 
@@ -332,6 +334,25 @@ class Commands:
         m = self.sim.machine
         m.epoch = struct.unpack("<I", data)[0] - m.now
         return CC_OK, b""
+
+    # -- transport (netfn 0Ch) ---------------------------------------------------------------------------
+
+    def get_lan_config(self, data: bytes) -> Reply:
+        """Get LAN Configuration Parameters, 23.2: channel (1, or 0Eh = this channel), parameter, set, block.
+
+        Parameter 5 (MAC address) answers revision 11h and the 6 bytes; any other parameter 80h
+        ("parameter not supported"); another channel CCh. Bit 7 of byte 1 asks for the revision only.
+        """
+        if len(data) != 4:
+            return CC_BAD_LENGTH, b""
+        channel, parameter = data[0] & 0x0F, data[1]
+        if channel not in (0x01, 0x0E):
+            return CC_INVALID_DATA, b""
+        if data[0] & 0x80:
+            return CC_OK, b"\x11"
+        if parameter != 5:
+            return 0x80, b""
+        return CC_OK, b"\x11" + bytes(self.sim.mac)
 
     # -- DCMI (netfn 2Ch) --------------------------------------------------------------------------------
 

@@ -234,6 +234,9 @@ class Simulator:
         self.rng = random.Random(seed)  # noqa: S311 - reproducible fault injection, not cryptography
         guid_rng = random.Random(f"{self.profile.name}:{seed}")  # noqa: S311 - a stable GUID per profile
         self.guid = uuid.UUID(int=guid_rng.getrandbits(128), version=4)
+        # The LAN channel's MAC address (Get LAN Configuration Parameters, parameter 5): a stable,
+        # locally administered address per profile and seed; tests may set it like ``guid``.
+        self.mac = bytes([0x02, *guid_rng.getrandbits(40).to_bytes(5, "big")])
         self.machine = Machine(self.profile, epoch=time.time() if epoch is None else epoch, ambient=ambient)
         self.machine.load = load
         self.fan_control: FanControl = make_fan_control(self.machine)

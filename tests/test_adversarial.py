@@ -359,14 +359,6 @@ async def test_reconfigure_to_another_name_of_the_same_bmc(hass: HomeAssistant, 
 PLACEHOLDER_GUID = uuid.UUID("03000200-0400-0500-0006-000700080009")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "ipmi/models.py:129-132 (BmcIdentity.unique_id) is the System GUID alone (only all-zero/all-FF GUIDs are "
-        "ignored, client.py:180): two servers with the same placeholder GUID but different serials and addresses "
-        "cannot both be added, the second aborts 'already_configured'"
-    ),
-)
 async def test_two_servers_sharing_a_placeholder_guid(hass: HomeAssistant, bmc_sim_factory: SimFactory) -> None:
     """Two different servers (own address, own serial number) whose firmware reports the same System GUID."""
     generic = get_profile("generic")

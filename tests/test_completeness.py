@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -16,9 +17,11 @@ import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 
 from bmcsim import Simulator
 from bmcsim.profiles import get_profile
+from custom_components.zephyr_ipmi.const import DOMAIN
 from custom_components.zephyr_ipmi.ipmi import session as session_module
 from tests.test_adversarial import _add, _connectivity, _coordinator, _sensor, _sim, _state, _unload_all
 
@@ -111,3 +114,43 @@ async def test_unload_during_a_relogin_leaves_no_session(
     assert _state(hass, entry, "binary_sensor", "connectivity").state == STATE_UNAVAILABLE
     assert client._connection.closed
     assert client._connection.session not in session_module.KEEPALIVE._sessions
+
+
+# ---------------------------------------------------------------------------
+# Identity: placeholder GUIDs, MAC address, names without FRU
+# ---------------------------------------------------------------------------
+
+
+async def test_placeholder_guid_without_fru_both_servers_added_by_mac(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory
+) -> None:
+    """Two servers with AMI's placeholder GUID and no FRU: told apart by their BMC's MAC address."""
+    sims = [_sim(bmc_sim_factory, "generic", seed=seed) for seed in (1, 2)]
+    for sim in sims:
+        sim.guid = uuid.UUID("03000200-0400-0500-0006-000700080009")
+        sim.control.set_completion_code(0x0A, 0x10, 0xCB)
+    try:
+        entries = [await _add(hass, sim) for sim in sims]
+        assert [entry.state for entry in entries] == [ConfigEntryState.LOADED] * 2
+        assert {entry.unique_id for entry in entries} == {f"0-1-{sim.mac.hex(':')}" for sim in sims}
+        registry = dr.async_get(hass)
+        for entry in entries:
+            (device,) = dr.async_entries_for_config_entry(registry, entry.entry_id)
+            assert device.identifiers == {(DOMAIN, entry.unique_id)}
+    finally:
+        await _unload_all(hass)
+
+
+async def test_bmc_without_fru_is_named_by_what_it_reports(hass: HomeAssistant, bmc_sim_factory: SimFactory) -> None:
+    """No FRU: the title comes from the controller's SDR name, else manufacturer and product id, never the host."""
+    named = _sim(bmc_sim_factory, replace(get_profile("supermicro-x11"), mc_name="X11SSH-F BMC"))
+    plain = _sim(bmc_sim_factory, "supermicro-x11", seed=5)
+    for sim in (named, plain):
+        sim.control.set_completion_code(0x0A, 0x10, 0xCB)
+    try:
+        first, second = await _add(hass, named), await _add(hass, plain)
+        assert first.title == "Supermicro X11SSH-F BMC"
+        assert second.title == f"Supermicro product 0x{get_profile('supermicro-x11').device.product:04X}"
+        assert "127.0.0.1" not in (first.title, second.title)
+    finally:
+        await _unload_all(hass)

@@ -65,12 +65,18 @@ async def test_user_flow(hass: HomeAssistant, mock_client: MagicMock) -> None:
     mock_client.close.assert_called_once_with()
 
 
-async def test_user_flow_title_without_model(hass: HomeAssistant, mock_client: MagicMock) -> None:
-    """A BMC whose model is unknown is named by its address."""
-    mock_client.connect.return_value = replace(IDENTITY, model=None)
+@pytest.mark.parametrize(
+    ("controller_name", "title"),
+    [("X11SSH-F BMC", "Supermicro X11SSH-F BMC"), (None, "Supermicro product 0x1B13")],
+)
+async def test_user_flow_title_without_model(
+    hass: HomeAssistant, mock_client: MagicMock, controller_name: str | None, title: str
+) -> None:
+    """A BMC whose FRU names no model is named by what it reports, never by its address."""
+    mock_client.connect.return_value = replace(IDENTITY, model=None, controller_name=controller_name)
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER}, data=USER_INPUT)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == HOST
+    assert result["title"] == title
 
 
 @pytest.mark.parametrize(("side_effect", "error"), CONNECT_ERRORS)

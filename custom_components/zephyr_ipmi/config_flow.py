@@ -94,9 +94,9 @@ def _close_quietly(client: BmcClient) -> None:
         LOGGER.debug("Logging out after validation failed", exc_info=True)
 
 
-def _title(identity: BmcIdentity, host: str) -> str:
-    """Name a BMC by manufacturer and model, or by its address when the model is unknown."""
-    return f"{identity.manufacturer} {identity.model}" if identity.model else host
+def _title(identity: BmcIdentity) -> str:
+    """Name a BMC by what it reports: manufacturer and model, its controller's name, or its product id."""
+    return identity.name
 
 
 class ZephyrConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -187,7 +187,7 @@ class ZephyrConfigFlow(ConfigFlow, domain=DOMAIN):
                 await self.async_set_unique_id(identity.unique_id)
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(
-                    title=_title(identity, host),
+                    title=_title(identity),
                     data={
                         CONF_HOST: host,
                         CONF_PORT: port,

@@ -88,7 +88,8 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
         """Connect, check that the host still answers as the configured BMC, and read its SDR."""
         try:
             self.identity = await self.hass.async_add_executor_job(self.client.connect)
-            if self.identity.unique_id != self.config_entry.unique_id:
+            # Entries added before placeholder GUIDs were recognised carry the placeholder as unique id.
+            if self.config_entry.unique_id not in (self.identity.unique_id, self.identity.placeholder_guid):
                 async_create_wrong_bmc_issue(self.hass, self.config_entry)
                 raise UpdateFailed(translation_domain=DOMAIN, translation_key="wrong_bmc")
             async_delete_wrong_bmc_issue(self.hass, self.config_entry)

@@ -13,7 +13,7 @@ from .coordinator import ZephyrConfigEntry
 from .delivery import is_channels_entry
 from .delivery.diagnostics import async_get_channels_diagnostics
 
-TO_REDACT = {CONF_HOST, CONF_PASSWORD, CONF_USERNAME, "guid", "serial"}
+TO_REDACT = {CONF_HOST, CONF_PASSWORD, CONF_USERNAME, "guid", "serial", "mac", "placeholder_guid"}
 
 
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: ZephyrConfigEntry) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -46,8 +47,9 @@ def _active_sessions(sim: Simulator, timeout: float = 3.0) -> list[dict[str, Any
 
 
 def _no_guid_no_fru(sim: Simulator) -> Simulator:
-    """A BMC that answers Get System GUID with C1h and has no FRU inventory (CBh)."""
+    """A BMC that answers Get System GUID and Get LAN Configuration Parameters with C1h, without FRU (CBh)."""
     sim.control.set_completion_code(0x06, 0x37, 0xC1)
+    sim.control.set_completion_code(0x0C, 0x02, 0xC1)
     sim.control.set_completion_code(0x0A, 0x10, 0xCB)
     return sim
 
@@ -211,5 +213,42 @@ def test_same_guidless_bmc_after_its_restart_is_confirmed_again(bmc_sim_factory:
         assert client.identity_confirmed is False
         assert client.read([client.sensors()[0].key])
         assert client._connection.session.generation == generation + 2
+    finally:
+        client.close()
+
+
+AMI_PLACEHOLDER = uuid.UUID("03000200-0400-0500-0006-000700080009")
+
+
+@pytest.mark.usefixtures("quick_failures")
+def test_placeholder_guid_without_fru_tells_servers_apart_by_mac(bmc_sim_factory: Factory) -> None:
+    """AMI's placeholder GUID and no FRU: the MAC address of the LAN channel identifies the BMC."""
+    first = bmc_sim_factory("generic")
+    first.guid = AMI_PLACEHOLDER
+    first.mac = bytes.fromhex("0025904a1b2c")
+    first.control.set_completion_code(0x0A, 0x10, 0xCB)
+    client = _client(first)
+    try:
+        identity = client.connect()
+        assert identity.guid is None
+        assert identity.placeholder_guid == "03000200-0400-0500-0006-000700080009"
+        assert identity.mac == "00:25:90:4a:1b:2c"
+        assert identity.unique_id == "0-1-00:25:90:4a:1b:2c"
+        port = first.port
+        first.control.restart_bmc()  # the same server after a restart: accepted
+        with pytest.raises(IpmiConnectionError):
+            client.poll()
+        assert client.poll().readings
+        first.stop()
+        second = bmc_sim_factory("generic", port=port)
+        second.guid = AMI_PLACEHOLDER
+        second.mac = bytes.fromhex("0025904a1b2d")
+        second.control.set_completion_code(0x0A, 0x10, 0xCB)
+        with pytest.raises(IpmiConnectionError):
+            client.poll()
+        with pytest.raises(IpmiWrongBmcError):
+            client.poll()
+        lan = [bytes(r.data) for r in second.control.request_log() if (r.netfn, r.cmd) == (0x0C, 0x02)]
+        assert lan[0] == bytes([0x0E, 0x05, 0x00, 0x00])
     finally:
         client.close()

@@ -111,7 +111,15 @@ class PowerReading:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BmcIdentity:
-    """Who a BMC is: Get Device ID (IPMI 2.0 §20.1), Get System GUID (§22.14) and FRU product/board info."""
+    """Who a BMC is: Get Device ID, System GUID, FRU product/board info and, lacking a GUID, its MAC.
+
+    Sources: Get Device ID (IPMI 2.0 §20.1), Get System GUID (§22.14), FRU 0, Get LAN Configuration
+    Parameters parameter 5 (§23.2).
+    ``guid`` is None when the BMC has none or reports a known placeholder shared by many boards (then kept
+    in ``placeholder_guid``). ``serial`` and ``model`` are None when the FRU has none or a placeholder text.
+    ``mac`` ("aa:bb:cc:dd:ee:ff") is only read when there is no usable GUID. ``controller_name`` is the
+    name in the SDR's Management Controller Device Locator record, read only when the FRU names no model.
+    """
 
     manufacturer_id: int
     manufacturer: str
@@ -123,13 +131,32 @@ class BmcIdentity:
     guid: str | None = None
     model: str | None = None
     serial: str | None = None
+    mac: str | None = None
+    controller_name: str | None = None
+    placeholder_guid: str | None = None
 
     @property
     def unique_id(self) -> str:
-        """Stable identity for de-duplication: the system GUID, else manufacturer, product and serial."""
+        """Stable identity for de-duplication: the system GUID, else manufacturer, product and serial.
+
+        Without a serial number: manufacturer, product and MAC address ("…-unknown" when none is known).
+        """
         if self.guid:
             return self.guid
-        return f"{self.manufacturer_id}-{self.product_id}-{self.serial or 'unknown'}"
+        if self.serial:
+            return f"{self.manufacturer_id}-{self.product_id}-{self.serial}"
+        if self.mac:
+            return f"{self.manufacturer_id}-{self.product_id}-{self.mac}"
+        return f"{self.manufacturer_id}-{self.product_id}-unknown"
+
+    @property
+    def name(self) -> str:
+        """A name from what the BMC reports: "Supermicro X11SSH-F" (manufacturer and FRU model).
+
+        Without a model: the controller's own name from the SDR, else "Supermicro product 0x0892".
+        """
+        label = self.model or self.controller_name or f"product 0x{self.product_id:04X}"
+        return f"{self.manufacturer} {label}"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
