@@ -174,9 +174,10 @@ async def test_add_bmc_and_every_sensor_matches_ipmitool(
     guid = peer.ipmitool("mc", "guid").split("System GUID", 1)[1].split(":", 1)[1].split()[0]
     firmware = peer.ipmitool("mc", "info").split("Firmware Revision", 1)[1].split(":", 1)[1].split()[0]
 
-    # The entry: named by its address (the peer has no FRU model), found again by its GUID, no plaintext secrets.
+    # The entry: named by manufacturer and product id (the peer has no FRU model, and no SDR controller name),
+    # never by its address; found again by its GUID; no plaintext secrets.
     assert entry.unique_id == guid
-    assert entry.title == peer.host
+    assert entry.title == f"Supermicro product 0x{BOARD.product_id:04X}"
     assert entry.data[CONF_HOST] == peer.host
     assert entry.data[CONF_PORT] == peer.port
     stored = repr(dict(entry.data))
@@ -192,7 +193,7 @@ async def test_add_bmc_and_every_sensor_matches_ipmitool(
     assert device.sw_version == firmware == "1.73"
     assert device.model == f"Product 0x{BOARD.product_id:04X}"
     assert device.identifiers == {(DOMAIN, guid)}
-    assert device.name == peer.host
+    assert device.name == entry.title
 
     # A sensor for every threshold SDR sensor, a binary sensor for connectivity, chassis power, hardware
     # health, the chassis intrusion switch and each power supply of the shared record. No DCMI power or
