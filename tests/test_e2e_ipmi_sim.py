@@ -212,7 +212,7 @@ async def test_add_bmc_and_every_sensor_matches_ipmitool(
     }
 
     states = _assert_sensors_match_ipmitool(hass, entry, peer)
-    assert states["CPU Temp"].attributes["friendly_name"] == f"{peer.host} CPU Temp"
+    assert states["CPU Temp"].attributes["friendly_name"] == f"{entry.title} CPU Temp"
     assert states["CPU Temp"].attributes["device_class"] == "temperature"
     assert states["12V"].attributes["device_class"] == "voltage"
     assert states["FAN1"].state == "1800.0"
@@ -226,7 +226,7 @@ async def test_add_bmc_and_every_sensor_matches_ipmitool(
     assert _binary_state(hass, entry, PSU2) == STATE_OFF
     psu2 = _state(hass, entry, "binary_sensor", _sensor_key(PSU2))
     assert psu2.attributes["device_class"] == "problem"
-    assert psu2.attributes["friendly_name"] == f"{peer.host} PS Status 2"
+    assert psu2.attributes["friendly_name"] == f"{entry.title} PS Status 2"
     assert psu2.attributes["asserted"] == ["presence_detected"]
     assert _binary_state(hass, entry, "hardware_health") == STATE_OFF
 
