@@ -201,6 +201,7 @@ def mock_client() -> Generator[MagicMock]:
     ):
         client: MagicMock = client_class.return_value
         client.connect.return_value = IDENTITY
+        client.controller_name.return_value = None
         client.sensors.return_value = list(SENSORS)
         client.check_sdr.return_value = False
         client.poll.return_value = SNAPSHOT

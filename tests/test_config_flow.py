@@ -73,7 +73,8 @@ async def test_user_flow_title_without_model(
     hass: HomeAssistant, mock_client: MagicMock, controller_name: str | None, title: str
 ) -> None:
     """A BMC whose FRU names no model is named by what it reports, never by its address."""
-    mock_client.connect.return_value = replace(IDENTITY, model=None, controller_name=controller_name)
+    mock_client.connect.return_value = replace(IDENTITY, model=None)
+    mock_client.controller_name.return_value = controller_name
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER}, data=USER_INPUT)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == title

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, override
 
 import probatio
@@ -94,6 +95,14 @@ def _close_quietly(client: BmcClient) -> None:
         LOGGER.debug("Logging out after validation failed", exc_info=True)
 
 
+def _identify(client: BmcClient) -> BmcIdentity:
+    """Log in and read who the BMC is; a BMC whose FRU names no model gets its SDR controller name (blocking)."""
+    identity = client.connect()
+    if identity.model is None:
+        identity = replace(identity, controller_name=client.controller_name())
+    return identity
+
+
 def _title(identity: BmcIdentity) -> str:
     """Name a BMC by what it reports: manufacturer and model, its controller's name, or its product id."""
     return identity.name
@@ -139,7 +148,7 @@ class ZephyrConfigFlow(ConfigFlow, domain=DOMAIN):
             return None, {CONF_PASSWORD: "password_too_long"}
         client = BmcClient(host, port, username, password)
         try:
-            return await self.hass.async_add_executor_job(client.connect), {}
+            return await self.hass.async_add_executor_job(_identify, client), {}
         except IpmiAuthError:
             error = "invalid_auth"
         except IpmiSessionLimitError:

@@ -74,15 +74,16 @@ def test_placeholder_fru_texts_count_as_absent_and_the_mac_is_read() -> None:
     assert (identity.serial, identity.model) == (None, None)
     assert identity.mac == "00:25:90:aa:bb:cc"  # channel 0Eh refused, channel 1 answered
     assert identity.unique_id == "10876-6962-00:25:90:aa:bb:cc"
-    assert identity.controller_name is None  # "BMC" names no board
+    assert client.controller_name() is None  # "BMC" names no board
     assert identity.name == "Supermicro product 0x1B32"
 
 
 def test_controller_name_from_the_sdr_names_a_bmc_without_fru() -> None:
     client = _client({(0x0A, 0x10): _code(0xCB), **_sdr(full_record(1, 0x01, "CPU Temp"), _locator(b"X10SLM BMC"))})
     identity = client.connect()
-    assert identity.controller_name == "X10SLM BMC"
-    assert identity.name == "Supermicro X10SLM BMC"
+    assert identity.controller_name is None  # not read at every login: it costs an SDR walk
+    assert client.controller_name() == "X10SLM BMC"
+    assert replace(identity, controller_name="X10SLM BMC").name == "Supermicro X10SLM BMC"
 
 
 def test_unreadable_sdr_or_mac_leaves_them_unknown() -> None:
@@ -95,7 +96,7 @@ def test_unreadable_sdr_or_mac_leaves_them_unknown() -> None:
         }
     )
     identity = client.connect()
-    assert (identity.mac, identity.controller_name, identity.unique_id) == (None, None, "10876-6962-unknown")
+    assert (identity.mac, client.controller_name(), identity.unique_id) == (None, None, "10876-6962-unknown")
 
 
 def test_a_lost_connection_while_reading_the_mac_is_not_hidden() -> None:

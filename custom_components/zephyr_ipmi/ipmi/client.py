@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .connection import BmcConnection
 from .errors import IpmiConnectionError
+from .identity import read_controller_name
 from .models import BmcIdentity, BmcSnapshot, SdrSensor, SensorReading
 from .poller import UNAVAILABLE, DcmiPower, read_chassis_power, read_sensors
 from .records import SDR_REPOSITORY, RecordWalker
@@ -83,6 +84,16 @@ class BmcClient:
     def connect(self) -> BmcIdentity:
         """Open (or reuse) the session and return the BMC's identity (Get Device ID, GUID, FRU 0)."""
         return self._connection.ensure()
+
+    def controller_name(self) -> str | None:
+        """Return the BMC's own name from the SDR's Management Controller Device Locator record, or None.
+
+        Walks at most the first 32 SDR records (one request each), so it is meant for naming a BMC whose
+        FRU names no model (the config flow's title), not for every setup. None when the name is generic
+        ("BMC") or absent.
+        """
+        self._connection.ensure()
+        return read_controller_name(self._connection)
 
     def request(self, netfn: int, command: int, data: bytes | tuple[int, ...] = (), *, lun: int = 0) -> bytes:
         """Send one raw request on the confirmed session and return the data after the completion code.

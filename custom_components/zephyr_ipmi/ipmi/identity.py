@@ -199,16 +199,13 @@ def _identity(
 def read_identity(requester: Requester) -> BmcIdentity:
     """Read who the BMC is: Get Device ID, Get System GUID and the FRU 0 product/board info.
 
-    Without a usable GUID the MAC address is read too; without a FRU model, the controller's name from
-    the SDR.
+    Without a usable GUID the MAC address is read too. (The controller's SDR name is not: it costs an
+    SDR walk, see ``read_controller_name``.)
     """
     device = read_device_id(requester)
     reported = read_system_guid(requester)
-    fru = read_fru(requester)
-    identity = _identity(device, reported, fru, None, None)
-    mac = read_mac(requester) if identity.guid is None else None
-    name = read_controller_name(requester) if identity.model is None else None
-    return replace(identity, mac=mac, controller_name=name)
+    identity = _identity(device, reported, read_fru(requester), None, None)
+    return replace(identity, mac=read_mac(requester)) if identity.guid is None else identity
 
 
 def same_bmc(known: BmcIdentity, seen: BmcIdentity) -> bool:
