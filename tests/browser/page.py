@@ -114,9 +114,14 @@ class Page:
         self.click(self.find("ha-button, ha-icon-button, button", text, timeout=timeout)[-1])
 
     def fill(self, element: WebElement, value: str) -> None:
-        """Replace a text box's content by typing ``value``."""
-        element.send_keys(Keys.CONTROL, "a")
-        element.send_keys(value)
+        """Replace a text box's content by typing ``value``, again if an animation swallowed keys."""
+        for _ in range(5):
+            element.send_keys(Keys.CONTROL, "a")
+            element.send_keys(value)
+            if element.get_attribute("value") == value:
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"could not type {value!r}: the box holds {element.get_attribute('value')!r}")
 
     def input(self, *, name: str | None = None, kind: str | None = None, placeholder: str | None = None) -> WebElement:
         """The visible <input> with that name, type or placeholder."""

@@ -139,18 +139,15 @@ def test_new_user_walkthrough(demo: Demo, page: Page, tmp_path: Path) -> None:
 
     # Log in as the user onboarding created.
     page.open("/")
-    page.input(name="username").send_keys(DEV_USERNAME)
-    password = page.input(name="password")
-    password.send_keys(DEV_PASSWORD)
+    page.fill(page.input(name="username"), DEV_USERNAME)
+    page.fill(page.input(name="password"), DEV_PASSWORD)
     page.button("Log in")
     page.find("home-assistant-main")
 
     # Settings > Devices & services > Add integration > search "Zephyr": the brand icon shows in the list.
     page.open("/config/integrations/dashboard")
     page.button("Add integration")
-    search = page.input(placeholder="Search for a brand name")
-    time.sleep(0.5)  # the dialog's opening animation drops keys typed before it ends
-    search.send_keys("Zephyr")
+    page.fill(page.input(placeholder="Search for a brand name"), "Zephyr")
     item = page.find("button", "Zephyr IPMI", visible=True)[0]
     src, width = page.wait_for_image("/api/brands/integration/zephyr_ipmi/icon")
     assert width in (256, 512), src  # icon.png or icon@2x.png, as the screen's pixel ratio asks
