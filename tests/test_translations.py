@@ -64,8 +64,13 @@ def _error_keys(tree: ast.AST) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             for target in node.targets:
-                name = target.value if isinstance(target, ast.Subscript) else target
-                if isinstance(name, ast.Name) and name.id == ("errors" if name is not target else "error"):
+                plain = isinstance(target, ast.Name) and target.id == "error"  # error = "…"
+                keyed = (  # errors[FIELD] = "…"
+                    isinstance(target, ast.Subscript)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "errors"
+                )
+                if plain or keyed:
                     keys.add(node.value.value)
         if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple):
             for element in node.value.elts:
