@@ -174,6 +174,9 @@ def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
     Tests of the IPMI core (tests/ipmi, tests/peers) need no Home Assistant instance, so none is started for them.
     """
     if "hass" in request.fixturenames:
+        if "recorder_mock" in request.fixturenames:
+            # The recorder's database must be prepared before Home Assistant starts.
+            request.getfixturevalue("recorder_db_url")
         request.getfixturevalue("enable_custom_integrations")
 
 

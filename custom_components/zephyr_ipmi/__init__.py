@@ -25,10 +25,11 @@ from .delivery import (
     async_unload_channels_entry,
     is_channels_entry,
 )
+from .health import HealthMonitor
 from .ipmi import BmcClient
 from .issues import async_delete_wrong_bmc_issue
 
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -62,7 +63,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> bo
         await hass.async_add_executor_job(client.close)
         raise
 
-    entry.runtime_data = ZephyrRuntimeData(client=client, coordinator=coordinator)
+    health = HealthMonitor(hass, entry, coordinator)
+    await health.async_load()
+    entry.runtime_data = ZephyrRuntimeData(client=client, coordinator=coordinator, health=health)
 
     async def _async_close_on_stop(_: Event) -> None:
         """Log out when Home Assistant stops, so the BMC frees the session at once."""
@@ -70,6 +73,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> bo
 
     entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_close_on_stop))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    health.async_start()
     return True
 
 

@@ -24,3 +24,13 @@ POLL_HISTORY: Final = 20
 
 EVENT_ALERT: Final = "zephyr_ipmi_alert"
 """Bus event fired for every alert, with ``Alert.as_dict()`` as data (alerts.py)."""
+
+# Alert options (health alerts, rules.py): failed polls before "BMC unreachable", cooldown (s), monitoring limits.
+CONF_UNREACHABLE_POLLS: Final = "unreachable_polls"
+CONF_ALERT_COOLDOWN: Final = "alert_cooldown"
+CONF_CPU_TEMPERATURE_WARNING: Final = "cpu_temperature_warning"
+CONF_CPU_TEMPERATURE_CRITICAL: Final = "cpu_temperature_critical"
+CONF_TEMPERATURE_WARNING: Final = "temperature_warning"
+CONF_TEMPERATURE_CRITICAL: Final = "temperature_critical"
+CONF_SENSOR_LIMITS: Final = "sensor_limits"
+"""Options key of the per-sensor monitoring limits: SdrSensor.key → {"warning_high": …, "critical_low": …}."""

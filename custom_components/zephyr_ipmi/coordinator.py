@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from time import monotonic
-from typing import override
+from typing import TYPE_CHECKING, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_SCAN_INTERVAL
@@ -29,13 +30,21 @@ from .ipmi import (
 )
 from .issues import async_create_wrong_bmc_issue, async_delete_wrong_bmc_issue
 
+if TYPE_CHECKING:
+    from .health import HealthMonitor
+
 
 @dataclass(kw_only=True)
 class ZephyrRuntimeData:
-    """What a loaded config entry holds: the BMC's client and its coordinator."""
+    """What a loaded config entry holds: the BMC's client, its coordinator and its health alerts."""
 
     client: BmcClient
     coordinator: ZephyrCoordinator
+    health: HealthMonitor | None = None
+
+
+type PollHook = Callable[[BmcSnapshot | None, IpmiError | None], Awaitable[None]]
+"""Called after each poll with its snapshot, or with its error when it failed."""
 
 
 type ZephyrConfigEntry = ConfigEntry[ZephyrRuntimeData]
@@ -82,6 +91,8 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
         self._max_gap = 2 * interval.total_seconds()
         self._last_power: tuple[float, float] | None = None
         self._sdr_checked_at = 0.0
+        self.poll_hooks: list[PollHook] = []
+        """Run after every poll (health alerts read the SEL there); a failing hook never fails the poll."""
 
     @override
     async def _async_setup(self) -> None:
@@ -111,6 +122,7 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
             result = type(err).__name__
             if isinstance(err, IpmiWrongBmcError):
                 async_create_wrong_bmc_issue(self.hass, self.config_entry)
+            await self._async_run_poll_hooks(None, err)
             raise _as_ha_error(err) from err
         except BaseException as err:
             result = type(err).__name__
@@ -120,7 +132,16 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
                 PollRecord(start=started.isoformat(), duration=round(monotonic() - start, 3), result=result)
             )
         self._integrate_power(monotonic(), snapshot.power)
+        await self._async_run_poll_hooks(snapshot, None)
         return snapshot
+
+    async def _async_run_poll_hooks(self, snapshot: BmcSnapshot | None, error: IpmiError | None) -> None:
+        """Run the poll hooks; one that fails is logged and the others still run."""
+        for hook in list(self.poll_hooks):
+            try:
+                await hook(snapshot, error)
+            except Exception:  # noqa: BLE001 - a hook's bug must not make the BMC look unreachable
+                LOGGER.exception("A poll hook of %s failed", self.name)
 
     async def _async_read_sensors(self) -> None:
         """Read the BMC's sensor list (SDR) into ``sensors``, keyed by ``SdrSensor.key``."""

@@ -22,6 +22,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .alerts import AlertKind, AlertSeverity, format_duration
+from .const import (
+    CONF_ALERT_COOLDOWN,
+    CONF_CPU_TEMPERATURE_CRITICAL,
+    CONF_CPU_TEMPERATURE_WARNING,
+    CONF_SENSOR_LIMITS,
+    CONF_TEMPERATURE_CRITICAL,
+    CONF_TEMPERATURE_WARNING,
+    CONF_UNREACHABLE_POLLS,
+)
 from .incidents import Observation
 from .ipmi.models import BmcSnapshot, SdrSensor, SensorKind, SensorReading, SensorStatus
 from .ipmi.sel import SelEvent, SelInfo, format_value
@@ -159,6 +168,39 @@ class AlertSettings:
     sensors: Mapping[str, Limits] = field(default_factory=dict)
     failed_logins: int = 3
     failed_login_window: timedelta = timedelta(minutes=15)
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> AlertSettings:
+        """Read the settings from a config entry's options; what is missing or unreadable keeps its default."""
+        default = cls()
+
+        def _number(key: str, fallback: float | None) -> float | None:
+            try:
+                return float(options[key]) if options.get(key) is not None else fallback
+            except TypeError, ValueError:
+                return fallback
+
+        limits: dict[str, Limits] = {}
+        for key, stored in dict(options.get(CONF_SENSOR_LIMITS) or {}).items():
+            try:
+                limits[str(key)] = Limits.from_dict(stored)
+            except AttributeError, TypeError, ValueError:
+                continue
+        polls = _number(CONF_UNREACHABLE_POLLS, default.unreachable_polls)
+        cooldown = _number(CONF_ALERT_COOLDOWN, default.cooldown.total_seconds())
+        return cls(
+            unreachable_polls=max(1, int(polls or 1)),
+            cooldown=timedelta(seconds=max(0.0, cooldown or 0.0)),
+            cpu_temperature=Limits(
+                warning_high=_number(CONF_CPU_TEMPERATURE_WARNING, DEFAULT_CPU_LIMITS.warning_high),
+                critical_high=_number(CONF_CPU_TEMPERATURE_CRITICAL, DEFAULT_CPU_LIMITS.critical_high),
+            ),
+            temperature=Limits(
+                warning_high=_number(CONF_TEMPERATURE_WARNING, DEFAULT_TEMPERATURE_LIMITS.warning_high),
+                critical_high=_number(CONF_TEMPERATURE_CRITICAL, DEFAULT_TEMPERATURE_LIMITS.critical_high),
+            ),
+            sensors=limits,
+        )
 
 
 @dataclass(kw_only=True)
@@ -389,18 +431,22 @@ def sel_observations(
     settings: AlertSettings,
     state: HealthState,
     now: datetime,
+    *,
+    clock_offset: timedelta = timedelta(0),
 ) -> list[Observation]:
     """Observe new SEL records, oldest first.
 
     ``watched`` holds the (kind, subject) pairs the poll observes: for those a record only opens the incident
     (the poll says when it ends) and deassertions are left to the poll; other records are momentary.
+    ``clock_offset`` is how far the BMC's SEL clock is behind real time; record times are corrected by it and
+    never later than ``now``.
     """
     observations: list[Observation] = []
     for event in events:
         record = event.record
         if record.sensor_type is None or record.event_type is None or record.offset is None:
             continue
-        time = min(record.time or now, now)
+        time = min(record.time + clock_offset, now) if record.time is not None else now
         subject = sel_subject(event)
         kind: AlertKind | None
         if record.event_type == READING_TYPE_THRESHOLD:

@@ -75,13 +75,15 @@ def test_only_new_records_are_read_and_decoded(sim: Simulator, client: BmcClient
     sim.control.add_sel_event("ecc_uncorrectable", dimm=5)
     seq = sim.control.last_seq()
     result = reader.read_new(position)
-    # Get SEL Info, then the record read last (id 3) for its next id, then records 4 and 5.
+    # Get SEL Info, then the record read last (id 3) for its next id, then records 4 and 5, then the SEL clock.
     assert _sel_requests(sim, seq) == [
         (0x40, b""),
         (0x43, bytes.fromhex("0000 0300 00ff")),
         (0x43, bytes.fromhex("0000 0400 00ff")),
         (0x43, bytes.fromhex("0000 0500 00ff")),
+        (0x48, b""),
     ]
+    assert result.bmc_time == EPOCH
     assert (result.baseline, result.cleared, result.lost) == (False, False, False)
     first, second = result.records
     assert (first.record_id, first.record_type, first.sensor_type, first.sensor_number) == (4, 0x02, 0x05, intrusion)
@@ -343,6 +345,8 @@ class _ScriptedSel:
             return self.info
         if command == 0x42:
             return self.reserve
+        if command == 0x48:
+            raise IpmiCompletionCodeError(netfn, command, 0xC1)  # no SEL clock
         record_id = data[2] | (data[3] << 8)
         if record_id not in self.entries:
             raise IpmiCompletionCodeError(netfn, command, 0xCB)
@@ -521,3 +525,8 @@ def _sdr_sensor(key: str, name: str, *, number: int, sensor_type: int) -> SdrSen
         kind=SensorKind.DISCRETE,
         unit=None,
     )
+
+
+def test_sel_clock_missing_or_short() -> None:
+    assert SelReader(_ScriptedSel("51 0100 f01f 00f15365 ffffffff 02", {})).sel_time() is None
+    assert SelReader(lambda netfn, command, data: b"\x01\x02").sel_time() is None

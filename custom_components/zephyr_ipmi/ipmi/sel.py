@@ -1,7 +1,8 @@
 """The BMC's System Event Log (SEL): cheap change detection, incremental reads and record decoding.
 
 Protocol: IPMI 2.0 §31 (SEL device commands: Get SEL Info 0Ah/40h §31.2, Reserve SEL 0Ah/42h §31.4, Get SEL
-Entry 0Ah/43h §31.5, Clear SEL 0Ah/47h §31.9), §32 (SEL record formats) and §29.7 (event data fields).
+Entry 0Ah/43h §31.5, Clear SEL 0Ah/47h §31.9, Get SEL Time 0Ah/48h §31.10), §32 (SEL record formats) and §29.7
+(event data fields).
 Blocking; the requests go through a ``request(netfn, command, data) -> bytes`` callable such as
 ``BmcClient.request``, which raises ``IpmiCompletionCodeError`` for a non-zero completion code.
 """
@@ -22,7 +23,7 @@ type Request = Callable[[int, int, bytes], bytes]
 """Sends one request (netfn, command, data) and returns the data after the completion code."""
 
 NETFN_STORAGE = 0x0A
-CMD_GET_SEL_INFO, CMD_RESERVE_SEL, CMD_GET_SEL_ENTRY, CMD_CLEAR_SEL = 0x40, 0x42, 0x43, 0x47
+CMD_GET_SEL_INFO, CMD_RESERVE_SEL, CMD_GET_SEL_ENTRY, CMD_CLEAR_SEL, CMD_GET_SEL_TIME = 0x40, 0x42, 0x43, 0x47, 0x48
 
 FIRST_RECORD, LAST_RECORD = 0x0000, 0xFFFF
 """Record ids Get SEL Entry accepts for the first and the last record; 0xFFFF as a next id ends the log."""
@@ -280,6 +281,8 @@ class SelReadResult:
     was no position: the current end was taken as the start and nothing old is returned. ``cleared`` is True
     when the SEL was erased since; ``lost`` when the last record read before disappeared without an erase
     (a circular SEL overwrote it, or records were deleted): newer records are then found by timestamp.
+    ``bmc_time`` is the BMC's SEL clock (s since 1970, Get SEL Time) read with new records, to place their
+    timestamps in real time; None when there were none or the BMC has no SEL clock.
     """
 
     info: SelInfo
@@ -288,6 +291,7 @@ class SelReadResult:
     baseline: bool = False
     cleared: bool = False
     lost: bool = False
+    bmc_time: int | None = None
 
 
 class SelReader:
@@ -308,6 +312,14 @@ class SelReader:
     def info(self) -> SelInfo:
         """Get SEL Info (IPMI 2.0 §31.2)."""
         return SelInfo.decode(self._request(NETFN_STORAGE, CMD_GET_SEL_INFO, b""))
+
+    def sel_time(self) -> int | None:
+        """Get SEL Time (IPMI 2.0 §31.10): the BMC's SEL clock in s since 1970, None when it has none."""
+        try:
+            data = self._request(NETFN_STORAGE, CMD_GET_SEL_TIME, b"")
+        except IpmiCompletionCodeError:
+            return None
+        return struct.unpack_from("<I", data)[0] if len(data) >= 4 else None
 
     def reserve(self) -> int:
         """Reserve SEL (IPMI 2.0 §31.4): a new reservation id, which cancels any earlier one."""
@@ -384,6 +396,7 @@ class SelReader:
         lost: bool = False,
     ) -> SelReadResult:
         complete = len(walked) < self._max_records
+        bmc_time = self.sel_time() if new else None
         if walked:
             position = _position(info, walked[-1], complete=complete)
         elif fallback is not None:
@@ -396,7 +409,7 @@ class SelReader:
             )
         else:
             position = _position(info, None)
-        return SelReadResult(info=info, records=new, position=position, cleared=cleared, lost=lost)
+        return SelReadResult(info=info, records=new, position=position, cleared=cleared, lost=lost, bmc_time=bmc_time)
 
     def _walk(self, first: int, limit: int) -> list[SelRecord]:
         records: list[SelRecord] = []

@@ -1,0 +1,355 @@
+"""Health alerts of one BMC in Home Assistant: after each poll, read the SEL, observe, alert and repair.
+
+After every poll of the coordinator (a hook, so it shares the poll's schedule and session), the monitor:
+
+* counts failed polls in a row ("BMC unreachable" after ``unreachable_polls``), and notes the BMC rejecting
+  Zephyr's own login;
+* reads the SEL's new records in the executor (one Get SEL Info when nothing changed, ``ipmi.sel``);
+* turns the poll, the records and the SEL's fill level into observations (``rules``) and those into alerts
+  (``incidents``): one per incident and one on recovery;
+* fires each alert on the bus as ``zephyr_ipmi_alert`` (``Alert.as_dict()`` plus the ``device_id``), hands it to
+  the alert event entity, and raises repair issues where the owner must act: a chassis intrusion to
+  acknowledge (until they do), a nearly full SEL and lost fan control (while the incident lasts).
+
+The SEL position, open incidents and rule state are saved in ``.storage/zephyr_ipmi.health.<entry id>`` after
+each change, so a restart neither repeats old records or alerts nor forgets an incident.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.start import async_at_started
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .alerts import Alert, AlertKind, AlertSeverity
+from .const import DOMAIN, EVENT_ALERT, LOGGER
+from .coordinator import ZephyrConfigEntry, ZephyrCoordinator
+from .incidents import IncidentTracker, Observation
+from .ipmi import BmcSnapshot, IpmiAuthError, IpmiCompletionCodeError, IpmiError, SdrSensor
+from .ipmi.sel import SelEvent, SelInfo, SelPosition, SelReader, decode_event, sel_time
+from .rules import AlertSettings, HealthState, sel_fill_observation, sel_observations, snapshot_observations
+
+STORAGE_VERSION = 1
+RECENT_EVENTS = 50
+"""Decoded SEL records kept in memory for diagnostics."""
+#: Completion codes of Get SEL Info that mean the BMC has no SEL (invalid command, insufficient privilege...).
+_SEL_UNSUPPORTED = frozenset({0xC1, 0xC2, 0xCC, 0xD4})
+
+ISSUE_INTRUSION = "chassis_intrusion"
+ISSUE_SEL_FULL = "sel_nearly_full"
+ISSUE_FAN_CONTROL_LOST = "fan_control_lost"
+
+type AlertListener = Callable[[Alert], None]
+
+
+class HealthMonitor:
+    """Alerts of one BMC: the coordinator's poll hook, the SEL reader, incidents, bus events and repairs."""
+
+    def __init__(self, hass: HomeAssistant, entry: ZephyrConfigEntry, coordinator: ZephyrCoordinator) -> None:
+        """Prepare the monitor of ``entry``; nothing is read or sent until ``async_start``."""
+        self.hass = hass
+        self.entry = entry
+        self.coordinator = coordinator
+        self.settings = AlertSettings.from_options(entry.options)
+        self.tracker = IncidentTracker(entry_id=entry.entry_id, server=entry.title, cooldown=self.settings.cooldown)
+        self.state = HealthState()
+        self.position: SelPosition | None = None
+        self.sel_info: SelInfo | None = None
+        self.sel_supported = True
+        self.clock_offset = timedelta(0)
+        """How far the BMC's SEL clock is behind real time, from Get SEL Time with the last new records."""
+        self.failed_polls = 0
+        self.recent_events: deque[SelEvent] = deque(maxlen=RECENT_EVENTS)
+        self.recent_alerts: deque[Alert] = deque(maxlen=RECENT_EVENTS)
+        self._reader = SelReader(coordinator.client.request)
+        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.health.{entry.entry_id}")
+        self._lock = asyncio.Lock()
+        self._listeners: list[AlertListener] = []
+        self._started = False
+
+    # -- life cycle --------------------------------------------------------------------------------------
+
+    async def async_load(self) -> None:
+        """Read what was saved: SEL position, open incidents, rule state."""
+        stored = await self._store.async_load() or {}
+        if (position := stored.get("position")) is not None:
+            try:
+                self.position = SelPosition.from_dict(position)
+            except KeyError, TypeError, ValueError:
+                LOGGER.warning("Stored SEL position of %s unreadable; reading from the SEL's end", self.entry.title)
+        self.tracker.restore(stored.get("incidents", []))
+        self.state = HealthState.from_dict(stored.get("state", {}))
+
+    @callback
+    def async_start(self) -> None:
+        """Start checking after each poll, and check the setup's poll once Home Assistant has started."""
+        self.coordinator.poll_hooks.append(self._async_after_poll)
+        self.entry.async_on_unload(self._async_stop)
+
+        @callback
+        def _check_now(_hass: HomeAssistant) -> None:
+            self.entry.async_create_task(self.hass, self._async_first_check(), "zephyr_ipmi health check")
+
+        self.entry.async_on_unload(async_at_started(self.hass, _check_now))
+
+    @callback
+    def _async_stop(self) -> None:
+        if self._async_after_poll in self.coordinator.poll_hooks:
+            self.coordinator.poll_hooks.remove(self._async_after_poll)
+        self._listeners.clear()
+
+    @callback
+    def async_add_listener(self, listener: AlertListener) -> CALLBACK_TYPE:
+        """Call ``listener`` with every alert of this BMC; returns the function that stops it."""
+        self._listeners.append(listener)
+
+        @callback
+        def _remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return _remove
+
+    # -- checks ------------------------------------------------------------------------------------------
+
+    async def _async_first_check(self) -> None:
+        """Check the poll of the setup (before the hook existed): baseline the SEL, alert on current states."""
+        if not self._started and self.coordinator.data is not None:
+            await self._async_after_poll(self.coordinator.data, None)
+
+    async def _async_after_poll(self, snapshot: BmcSnapshot | None, error: IpmiError | None) -> None:
+        """Observe one poll's outcome (``snapshot`` or ``error``), the SEL and its fill level; alert."""
+        async with self._lock:
+            self._started = True
+            now = dt_util.utcnow()
+            observations: list[Observation] = []
+            if snapshot is None:
+                observations.extend(self._failure_observations(error, now))
+            else:
+                observations.extend(self._success_observations(now))
+                observations.extend(await self._async_poll_observations(snapshot, now))
+            self._apply(observations, now)
+            await self._async_save()
+
+    def _failure_observations(self, error: IpmiError | None, now: datetime) -> list[Observation]:
+        if isinstance(error, IpmiAuthError):
+            return [
+                Observation(
+                    kind=AlertKind.FAILED_LOGINS,
+                    subject="zephyr",
+                    active=True,
+                    severity=AlertSeverity.WARNING,
+                    message=(
+                        "The BMC rejected the user name or password Zephyr IPMI logs in with; "
+                        "reauthenticate the BMC in Home Assistant."
+                    ),
+                    time=now,
+                )
+            ]
+        self.failed_polls += 1
+        if self.failed_polls < self.settings.unreachable_polls:
+            return []
+        return [
+            Observation(
+                kind=AlertKind.BMC_UNREACHABLE,
+                subject="bmc",
+                active=True,
+                severity=AlertSeverity.CRITICAL,
+                message=f"The BMC did not answer {self.failed_polls} polls in a row.",
+                time=now,
+            )
+        ]
+
+    def _success_observations(self, now: datetime) -> list[Observation]:
+        self.failed_polls = 0
+        return [
+            Observation(
+                kind=AlertKind.BMC_UNREACHABLE,
+                subject="bmc",
+                active=False,
+                severity=AlertSeverity.INFO,
+                message="The BMC answers again.",
+                time=now,
+            ),
+            Observation(
+                kind=AlertKind.FAILED_LOGINS,
+                subject="zephyr",
+                active=False,
+                severity=AlertSeverity.INFO,
+                message="Zephyr IPMI logs in to the BMC again.",
+                time=now,
+            ),
+        ]
+
+    async def _async_poll_observations(self, snapshot: BmcSnapshot, now: datetime) -> list[Observation]:
+        """Observe the SEL's new records and the poll.
+
+        Where the poll shows a problem now, its current state speaks (not older records about it); records about
+        a problem the poll no longer shows open its incident, which the poll's observation then clears.
+        """
+        sensors = dict(self.coordinator.sensors)
+        from_poll = snapshot_observations(sensors, snapshot, self.settings, self.state, now)
+        watched = {observation.key for observation in from_poll}
+        active_now = {observation.key for observation in from_poll if observation.active}
+        events = await self._async_read_sel(sensors.values(), now)
+        observations = [
+            observation
+            for observation in sel_observations(
+                events, watched, self.settings, self.state, now, clock_offset=self.clock_offset
+            )
+            if observation.key not in active_now
+        ]
+        if self.sel_info is not None:
+            observations.append(sel_fill_observation(self.sel_info, now))
+        return observations + from_poll
+
+    async def _async_read_sel(self, sensors: Iterable[SdrSensor], now: datetime) -> list[SelEvent]:
+        """Read and decode the SEL records added since the saved position (in the executor)."""
+        if not self.sel_supported:
+            return []
+        sdr = list(sensors)
+
+        def _read() -> tuple[SelPosition, SelInfo, int | None, list[SelEvent]]:
+            result = self._reader.read_new(self.position)
+            events = [decode_event(record, sdr) for record in result.records]
+            return result.position, result.info, result.bmc_time, events
+
+        try:
+            self.position, self.sel_info, bmc_time, events = await self.hass.async_add_executor_job(_read)
+        except IpmiCompletionCodeError as err:
+            if err.command == 0x40 and err.code in _SEL_UNSUPPORTED:
+                LOGGER.info("%s has no readable SEL (completion code 0x%02X)", self.entry.title, err.code)
+                self.sel_supported = False
+            else:
+                LOGGER.debug("Reading the SEL of %s failed: %s", self.entry.title, err)
+            return []
+        except IpmiError as err:
+            LOGGER.debug("Reading the SEL of %s failed: %s", self.entry.title, err)
+            return []
+        if (bmc_now := sel_time(bmc_time)) is not None:
+            self.clock_offset = now - bmc_now
+        self.recent_events.extend(events)
+        return events
+
+    @callback
+    def async_fan_control(self, lost: bool, *, zone: str | None = None, detail: str | None = None) -> None:
+        """Report that Zephyr lost control of the fans (``lost``) or has it again; for the control layer.
+
+        ``zone`` is the fan zone key ("cpu", "peripheral", ...) or None for the whole BMC; ``detail`` an English
+        sentence on why (shown in the alert). Fan control lost is critical and asks the owner to act (repair).
+        """
+        now = dt_util.utcnow()
+        where = f"fan zone {zone}" if zone else "the fans"
+        message = f"Zephyr IPMI lost control of {where}; the BMC runs them. {detail or ''}".strip()
+        observation = Observation(
+            kind=AlertKind.FAN_CONTROL_LOST,
+            subject=f"fan_control_{zone or 'all'}",
+            active=lost,
+            severity=AlertSeverity.CRITICAL if lost else AlertSeverity.INFO,
+            message=message if lost else f"Zephyr IPMI controls {where} again.",
+            time=now,
+        )
+        self._apply([observation], now)
+        self.entry.async_create_task(self.hass, self._async_save(), "zephyr_ipmi health save")
+
+    # -- alerts and repairs ------------------------------------------------------------------------------
+
+    @callback
+    def _apply(self, observations: list[Observation], now: datetime) -> None:
+        for alert in self.tracker.apply(observations, now):
+            self._fire(alert)
+        self._sync_issues()
+
+    @callback
+    def _fire(self, alert: Alert) -> None:
+        self.recent_alerts.append(alert)
+        LOGGER.info("%s: %s", alert.server, alert.message)
+        self.hass.bus.async_fire(EVENT_ALERT, {**alert.as_dict(), "device_id": self.device_id})
+        if alert.kind is AlertKind.CHASSIS_INTRUSION and not alert.recovered:
+            self._intrusion_issue(alert)
+        for listener in list(self._listeners):
+            listener(alert)
+
+    @property
+    def device_id(self) -> str | None:
+        """The device registry id of this BMC's device, or None before its entities were set up."""
+        bmc_id = self.entry.unique_id or self.coordinator.identity.unique_id
+        device = dr.async_get(self.hass).async_get_device_by_identifier((DOMAIN, bmc_id), self.entry.entry_id)
+        return device.id if device is not None else None
+
+    def _issue_id(self, issue: str) -> str:
+        return f"{issue}_{self.entry.entry_id}"
+
+    @callback
+    def _intrusion_issue(self, alert: Alert) -> None:
+        """Ask the owner to acknowledge a chassis intrusion; it stays (across restarts) until they do."""
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._issue_id(ISSUE_INTRUSION),
+            is_fixable=True,
+            is_persistent=True,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_INTRUSION,
+            translation_placeholders={
+                "server": alert.server,
+                "sensor": alert.sensor or alert.server,
+                "time": dt_util.as_local(alert.time).strftime("%Y-%m-%d %H:%M"),
+            },
+        )
+
+    @callback
+    def _sync_issues(self) -> None:
+        """Create or delete the repair issues that last as long as their incident (SEL full, fan control lost)."""
+        server = self.entry.title
+        sel = self.tracker.get(AlertKind.SEL_NEARLY_FULL, "sel")
+        fill = (sel.reading or "") if sel is not None else ""
+        self._issue(ISSUE_SEL_FULL, sel is not None, {"server": server, "fill": fill})
+        lost = any(incident.kind is AlertKind.FAN_CONTROL_LOST for incident in self.tracker.open_incidents())
+        self._issue(ISSUE_FAN_CONTROL_LOST, lost, {"server": server})
+
+    @callback
+    def _issue(self, issue: str, show: bool, placeholders: dict[str, str]) -> None:
+        issue_id = self._issue_id(issue)
+        if not show:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=issue,
+            translation_placeholders=placeholders,
+        )
+
+    async def _async_save(self) -> None:
+        await self._store.async_save(
+            {
+                "position": None if self.position is None else self.position.as_dict(),
+                "incidents": self.tracker.as_list(),
+                "state": self.state.as_dict(),
+            }
+        )
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return the monitor's state for diagnostics: SEL position and fill, open incidents, recent alerts."""
+        return {
+            "sel_supported": self.sel_supported,
+            "sel_position": None if self.position is None else self.position.as_dict(),
+            "sel_fill": None if self.sel_info is None else round(self.sel_info.used_fraction, 3),
+            "failed_polls": self.failed_polls,
+            "incidents": self.tracker.as_list(),
+            "recent_sel": [event.text for event in self.recent_events],
+            "recent_alerts": [alert.as_dict() for alert in self.recent_alerts],
+        }
