@@ -21,8 +21,10 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 SENSORS = 5
 POLLS = 2
-#: What a steady Zephyr poll sends: one Get Sensor Reading per sensor, chassis status and DCMI power.
-STEADY = {"Get Sensor Reading": SENSORS, "Get Chassis Status": 1, "DCMI Get Power Reading": 1}
+#: What a steady Zephyr poll sends: one Get Sensor Reading per sensor, chassis status, DCMI power and the SEL check.
+STEADY = {"Get Sensor Reading": SENSORS, "Get Chassis Status": 1, "DCMI Get Power Reading": 1, "Get SEL Info": 1}
+#: Requests of a steady poll besides the sensor readings.
+EXTRAS = len(STEADY) - 1
 #: Requests Zephyr must never send inside a steady poll.
 NOT_IN_A_POLL = ("Get SDR", "Reserve SDR Repository", "Get SDR Repository Info", "Get Device ID", "Open Session")
 
@@ -67,13 +69,13 @@ def test_zephyr_steady_poll_sends_one_request_per_sensor(scenario: dict[str, Any
     assert zephyr["failures"] == 0
     per_poll = zephyr["traffic_per_poll"]
     assert per_poll["by_command"] == STEADY
-    assert per_poll["requests"] == SENSORS + 2
+    assert per_poll["requests"] == SENSORS + EXTRAS
     # Each request and its response, nothing else: no login, no retransmission.
-    assert per_poll["packets"] == 2 * (SENSORS + 2)
+    assert per_poll["packets"] == 2 * (SENSORS + EXTRAS)
     assert per_poll["session_setup_requests"] == 0
     assert per_poll["retransmissions"] == 0
     # The client's own count agrees with what the BMC saw.
-    assert zephyr["client_requests_per_poll"] == {"min": SENSORS + 2, "max": SENSORS + 2}
+    assert zephyr["client_requests_per_poll"] == {"min": SENSORS + EXTRAS, "max": SENSORS + EXTRAS}
     assert zephyr["entities_per_bmc"] == SENSORS
     assert zephyr["lag_ms"]["count"] > 0
     assert zephyr["client_only"]["round_wall_s"]["count"] == POLLS

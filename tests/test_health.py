@@ -443,11 +443,12 @@ async def test_fan_control_lost_hook(hass: HomeAssistant, bmc_sim_factory: SimFa
         assert events[0].data["message"] == (
             "Zephyr IPMI lost control of fan zone cpu; the BMC runs them. The BMC went back to Full mode 4 times."
         )
-        assert ir.async_get(hass).async_get_issue(DOMAIN, f"fan_control_lost_{entry.entry_id}") is not None
+        _monitor(entry).async_fan_control(True, zone="cpu")  # still lost: no second alert
+        await hass.async_block_till_done()
         _monitor(entry).async_fan_control(False, zone="cpu")
         await hass.async_block_till_done()
         assert _alerts(events)[1:] == [("fan_control_lost", True, "critical", None)]
-        assert ir.async_get(hass).async_get_issue(DOMAIN, f"fan_control_lost_{entry.entry_id}") is None
+        assert events[1].data["message"].startswith("Zephyr IPMI controls fan zone cpu again; it lasted")
     finally:
         await _unload_all(hass)
 
@@ -562,6 +563,65 @@ async def test_alerts_in_the_logbook_of_the_device(
         assert response["success"], response
         described = [(row.get("name"), row.get("message")) for row in response["result"] if row.get("domain") == DOMAIN]
         assert described == [(entry.title, "reported a critical alert: PS2 Status: Power supply failure detected.")]
+    finally:
+        await _unload_all(hass)
+
+
+async def test_bmc_without_sel_and_a_busy_sel(hass: HomeAssistant, bmc_sim_factory: SimFactory) -> None:
+    """A busy answer costs one poll's SEL read; "invalid command" means no SEL: it is not asked again."""
+    sim = _sim(bmc_sim_factory)
+    events = async_capture_events(hass, EVENT_ALERT)
+    entry = await _add(hass, sim)
+    try:
+        sim.control.set_completion_code(0x0A, 0x40, 0xC0, count=1)
+        sim.control.set_intrusion(True)
+        await _poll(hass, entry)
+        assert _monitor(entry).sel_supported
+        assert _alerts(events) == [("chassis_intrusion", False, "critical", "Chassis Intru")]  # from the poll
+        sim.control.add_sel_event("ecc_uncorrectable", dimm=1)
+        await _poll(hass, entry)
+        assert [kind for kind, *_ in _alerts(events)] == ["chassis_intrusion", "memory_uncorrectable_ecc"]
+        sim.control.set_completion_code(0x0A, 0x40, 0xC1)
+        await _poll(hass, entry)
+        assert not _monitor(entry).sel_supported
+        seq = sim.control.last_seq()
+        await _poll(hass, entry)
+        assert _sel_requests(sim, seq) == []
+        diagnostics = _monitor(entry).diagnostics()
+        assert diagnostics["sel_supported"] is False
+        assert diagnostics["recent_sel"] == [
+            "Chassis Intru: General chassis intrusion.",
+            "Memory sensor 0xF0: Uncorrectable ECC or other uncorrectable memory error, DIMM 1.",
+        ]
+        assert [alert["kind"] for alert in diagnostics["recent_alerts"]] == [
+            "chassis_intrusion",
+            "memory_uncorrectable_ecc",
+        ]
+        assert {incident["kind"] for incident in diagnostics["incidents"]} == {
+            "chassis_intrusion",
+            "memory_uncorrectable_ecc",
+        }
+    finally:
+        await _unload_all(hass)
+
+
+async def test_unreadable_saved_state_starts_from_the_sel_end(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, hass_storage: dict[str, Any]
+) -> None:
+    sim = _sim(bmc_sim_factory)
+    events = async_capture_events(hass, EVENT_ALERT)
+    entry = await _add(hass, sim)
+    try:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        key = f"{DOMAIN}.health.{entry.entry_id}"
+        hass_storage[key]["data"]["position"] = {"entries": "many"}
+        hass_storage[key]["data"]["incidents"] = [{"kind": "chassis_intrusion"}]
+        sim.control.add_sel_event("intrusion")  # logged while Home Assistant was away, then the state is lost
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert events == []
+        assert _monitor(entry).position is not None
+        assert _monitor(entry).position.last_record_id == sim.control.sel()[-1]["record_id"]  # type: ignore[union-attr]
     finally:
         await _unload_all(hass)
 

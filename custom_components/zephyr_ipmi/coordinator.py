@@ -92,7 +92,7 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
         self._last_power: tuple[float, float] | None = None
         self._sdr_checked_at = 0.0
         self.poll_hooks: list[PollHook] = []
-        """Run after every poll (health alerts read the SEL there); a failing hook never fails the poll."""
+        """Started after every poll, in order (health alerts read the SEL there); they never delay the poll."""
 
     @override
     async def _async_setup(self) -> None:
@@ -122,7 +122,7 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
             result = type(err).__name__
             if isinstance(err, IpmiWrongBmcError):
                 async_create_wrong_bmc_issue(self.hass, self.config_entry)
-            await self._async_run_poll_hooks(None, err)
+            self._run_poll_hooks(None, err)
             raise _as_ha_error(err) from err
         except BaseException as err:
             result = type(err).__name__
@@ -132,16 +132,19 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
                 PollRecord(start=started.isoformat(), duration=round(monotonic() - start, 3), result=result)
             )
         self._integrate_power(monotonic(), snapshot.power)
-        await self._async_run_poll_hooks(snapshot, None)
+        self._run_poll_hooks(snapshot, None)
         return snapshot
 
-    async def _async_run_poll_hooks(self, snapshot: BmcSnapshot | None, error: IpmiError | None) -> None:
-        """Run the poll hooks; one that fails is logged and the others still run."""
+    def _run_poll_hooks(self, snapshot: BmcSnapshot | None, error: IpmiError | None) -> None:
+        """Start the poll hooks as tasks of the entry, so a slow hook never delays or fails the poll."""
         for hook in list(self.poll_hooks):
-            try:
-                await hook(snapshot, error)
-            except Exception:  # noqa: BLE001 - a hook's bug must not make the BMC look unreachable
-                LOGGER.exception("A poll hook of %s failed", self.name)
+            self.config_entry.async_create_task(self.hass, self._async_run_hook(hook, snapshot, error), "poll hook")
+
+    async def _async_run_hook(self, hook: PollHook, snapshot: BmcSnapshot | None, error: IpmiError | None) -> None:
+        try:
+            await hook(snapshot, error)
+        except Exception:  # noqa: BLE001 - a hook's bug must not stop the polls
+            LOGGER.exception("A poll hook of %s failed", self.name)
 
     async def _async_read_sensors(self) -> None:
         """Read the BMC's sensor list (SDR) into ``sensors``, keyed by ``SdrSensor.key``."""

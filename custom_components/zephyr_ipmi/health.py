@@ -9,7 +9,7 @@ After every poll of the coordinator (a hook, so it shares the poll's schedule an
   (``incidents``): one per incident and one on recovery;
 * fires each alert on the bus as ``zephyr_ipmi_alert`` (``Alert.as_dict()`` plus the ``device_id``), hands it to
   the alert event entity, and raises repair issues where the owner must act: a chassis intrusion to
-  acknowledge (until they do), a nearly full SEL and lost fan control (while the incident lasts).
+  acknowledge (until they do), a nearly full SEL (while it lasts).
 
 The SEL position, open incidents and rule state are saved in ``.storage/zephyr_ipmi.health.<entry id>`` after
 each change, so a restart neither repeats old records or alerts nor forgets an incident.
@@ -46,7 +46,6 @@ _SEL_UNSUPPORTED = frozenset({0xC1, 0xC2, 0xCC, 0xD4})
 
 ISSUE_INTRUSION = "chassis_intrusion"
 ISSUE_SEL_FULL = "sel_nearly_full"
-ISSUE_FAN_CONTROL_LOST = "fan_control_lost"
 
 type AlertListener = Callable[[Alert], None]
 
@@ -70,7 +69,7 @@ class HealthMonitor:
         self.failed_polls = 0
         self.recent_events: deque[SelEvent] = deque(maxlen=RECENT_EVENTS)
         self.recent_alerts: deque[Alert] = deque(maxlen=RECENT_EVENTS)
-        self._reader = SelReader(coordinator.client.request)
+        self._reader = SelReader(coordinator.client)
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.health.{entry.entry_id}")
         self._lock = asyncio.Lock()
         self._listeners: list[AlertListener] = []
@@ -245,7 +244,8 @@ class HealthMonitor:
         """Report that Zephyr lost control of the fans (``lost``) or has it again; for the control layer.
 
         ``zone`` is the fan zone key ("cpu", "peripheral", ...) or None for the whole BMC; ``detail`` an English
-        sentence on why (shown in the alert). Fan control lost is critical and asks the owner to act (repair).
+        sentence on why (shown in the alert). Alerts once per incident (critical) and once when it ends; the
+        control layer raises the repair issue that offers the retry.
         """
         now = dt_util.utcnow()
         where = f"fan zone {zone}" if zone else "the fans"
@@ -309,18 +309,13 @@ class HealthMonitor:
 
     @callback
     def _sync_issues(self) -> None:
-        """Create or delete the repair issues that last as long as their incident (SEL full, fan control lost)."""
-        server = self.entry.title
-        sel = self.tracker.get(AlertKind.SEL_NEARLY_FULL, "sel")
-        fill = (sel.reading or "") if sel is not None else ""
-        self._issue(ISSUE_SEL_FULL, sel is not None, {"server": server, "fill": fill})
-        lost = any(incident.kind is AlertKind.FAN_CONTROL_LOST for incident in self.tracker.open_incidents())
-        self._issue(ISSUE_FAN_CONTROL_LOST, lost, {"server": server})
+        """Show the "SEL nearly full" repair issue while its incident lasts.
 
-    @callback
-    def _issue(self, issue: str, show: bool, placeholders: dict[str, str]) -> None:
-        issue_id = self._issue_id(issue)
-        if not show:
+        (Lost fan control has its repair issue from the control layer, which offers the retry.)
+        """
+        issue_id = self._issue_id(ISSUE_SEL_FULL)
+        sel = self.tracker.get(AlertKind.SEL_NEARLY_FULL, "sel")
+        if sel is None:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
             return
         ir.async_create_issue(
@@ -329,8 +324,8 @@ class HealthMonitor:
             issue_id,
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
-            translation_key=issue,
-            translation_placeholders=placeholders,
+            translation_key=ISSUE_SEL_FULL,
+            translation_placeholders={"server": self.entry.title, "fill": sel.reading or ""},
         )
 
     async def _async_save(self) -> None:

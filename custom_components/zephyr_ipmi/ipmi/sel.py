@@ -2,31 +2,29 @@
 
 Protocol: IPMI 2.0 §31 (SEL device commands: Get SEL Info 0Ah/40h §31.2, Reserve SEL 0Ah/42h §31.4, Get SEL
 Entry 0Ah/43h §31.5, Clear SEL 0Ah/47h §31.9, Get SEL Time 0Ah/48h §31.10), §32 (SEL record formats) and §29.7
-(event data fields).
-Blocking; the requests go through a ``request(netfn, command, data) -> bytes`` callable such as
-``BmcClient.request``, which raises ``IpmiCompletionCodeError`` for a non-zero completion code.
+(event data fields). Records are read through the core's shared ``records.RecordWalker`` (whole records at
+offset 0 first, pieces under a renewed reservation for BMCs that cannot send them whole). Blocking; requests
+go through a ``records.Requester`` such as ``BmcClient``, which raises ``IpmiCompletionCodeError`` for a
+non-zero completion code.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from .errors import IpmiCompletionCodeError, IpmiProtocolError
 from .models import SdrSensor
+from .protocol import CC_NOT_PRESENT, CMD_GET_SEL_INFO, CMD_RESERVE_SEL, NETFN_STORAGE
+from .records import FIRST_RECORD, LAST_RECORD, SEL, RecordWalker, Requester
 from .sensor_types import EventDataUse, EventState, Severity, event_details, event_state, parse_event_data, sensor_type
 
-type Request = Callable[[int, int, bytes], bytes]
-"""Sends one request (netfn, command, data) and returns the data after the completion code."""
+CMD_CLEAR_SEL, CMD_GET_SEL_TIME = 0x47, 0x48
+"""Clear SEL (§31.9) and Get SEL Time (§31.10)."""
 
-NETFN_STORAGE = 0x0A
-CMD_GET_SEL_INFO, CMD_RESERVE_SEL, CMD_GET_SEL_ENTRY, CMD_CLEAR_SEL, CMD_GET_SEL_TIME = 0x40, 0x42, 0x43, 0x47, 0x48
-
-FIRST_RECORD, LAST_RECORD = 0x0000, 0xFFFF
-"""Record ids Get SEL Entry accepts for the first and the last record; 0xFFFF as a next id ends the log."""
 RECORD_SIZE = 16
 """Every SEL record is 16 bytes (IPMI 2.0 §32)."""
 NEARLY_FULL = 0.9
@@ -43,11 +41,6 @@ EVENT_TYPE_SENSOR_SPECIFIC = 0x6F
 #: Timestamps up to this value count from the SEL device's initialisation, not from 1970 (IPMI 2.0 §37).
 _PRE_INIT_MAX = 0x20000000
 _UNSPECIFIED_TIME = 0xFFFFFFFF
-_CC_RESERVATION_CANCELLED = 0xC5
-_CC_NOT_PRESENT = 0xCB
-#: Completion codes a BMC gives when the answer would be longer than it can send (IPMI 2.0 Table 5-2).
-_CC_TOO_LONG = frozenset({0xC7, 0xC8, 0xCA, 0xFF})
-_PARTIAL_CHUNK = 8
 
 
 def sel_time(raw: int | None) -> datetime | None:
@@ -295,66 +288,47 @@ class SelReadResult:
 
 
 class SelReader:
-    """Reads a BMC's SEL through ``request``, one Get SEL Info when nothing changed.
+    """Reads a BMC's SEL through ``requester``, one Get SEL Info when nothing changed.
 
-    Full records are read with reservation 0000h (allowed for whole-record reads, §31.5); a BMC that cannot
-    send a whole record gets partial reads under a reservation (Reserve SEL), renewed when cancelled.
-    Raises ``IpmiCompletionCodeError``, ``IpmiProtocolError`` and ``IpmiConnectionError`` from the requests.
+    Records come from the shared ``RecordWalker`` (whole reads, pieces under a reservation when a BMC needs
+    them). Raises ``IpmiCompletionCodeError``, ``IpmiProtocolError`` and ``IpmiConnectionError`` from the
+    requests. Not thread-safe: one reader per BMC, used by one caller at a time.
     """
 
-    def __init__(self, request: Request, *, max_records: int = MAX_RECORDS_PER_READ) -> None:
-        """Read through ``request``; at most ``max_records`` records per ``read_new``."""
-        self._request = request
+    def __init__(self, requester: Requester, *, max_records: int = MAX_RECORDS_PER_READ) -> None:
+        """Read through ``requester``; at most ``max_records`` records per ``read_new``."""
+        self._requester = requester
         self._max_records = max_records
-        self._reservation: int | None = None
-        self._partial = False
+        self._walker = RecordWalker(requester, SEL, max_records=max_records)
 
     def info(self) -> SelInfo:
         """Get SEL Info (IPMI 2.0 §31.2)."""
-        return SelInfo.decode(self._request(NETFN_STORAGE, CMD_GET_SEL_INFO, b""))
+        return SelInfo.decode(self._requester.request(NETFN_STORAGE, CMD_GET_SEL_INFO))
 
     def sel_time(self) -> int | None:
         """Get SEL Time (IPMI 2.0 §31.10): the BMC's SEL clock in s since 1970, None when it has none."""
         try:
-            data = self._request(NETFN_STORAGE, CMD_GET_SEL_TIME, b"")
+            data = self._requester.request(NETFN_STORAGE, CMD_GET_SEL_TIME)
         except IpmiCompletionCodeError:
             return None
         return struct.unpack_from("<I", data)[0] if len(data) >= 4 else None
 
     def reserve(self) -> int:
-        """Reserve SEL (IPMI 2.0 §31.4): a new reservation id, which cancels any earlier one."""
-        data = self._request(NETFN_STORAGE, CMD_RESERVE_SEL, b"")
+        """Reserve SEL (IPMI 2.0 §31.4): a new reservation id, which cancels any earlier one (Clear SEL needs it)."""
+        data = self._requester.request(NETFN_STORAGE, CMD_RESERVE_SEL)
         if len(data) < 2:
             raise IpmiProtocolError(f"Reserve SEL answered {len(data)} bytes, 2 expected")
-        self._reservation = data[0] | (data[1] << 8)
-        return self._reservation
+        return data[0] | (data[1] << 8)
 
     def entry(self, record_id: int) -> tuple[int, SelRecord] | None:
-        """Get SEL Entry (IPMI 2.0 §31.5): (next record id, record), or None when there is no such record.
-
-        A BMC that answers "reservation cancelled" (C5h) even to whole-record reads gets a reservation from then
-        on; one that cannot send a whole record is read in parts. Raises ``IpmiProtocolError`` when the
-        reservation is cancelled three times in a row.
-        """
+        """Get SEL Entry (IPMI 2.0 §31.5): (next record id, record), or None when there is no such record."""
         try:
-            for _attempt in range(4):
-                try:
-                    if self._partial:
-                        return self._entry_in_parts(record_id)
-                    data = self._get(self._reservation or 0, record_id, 0, 0xFF)
-                    return self._decode_entry(data, RECORD_SIZE)
-                except IpmiCompletionCodeError as err:
-                    if err.code in _CC_TOO_LONG and not self._partial:
-                        self._partial = True
-                    elif err.code == _CC_RESERVATION_CANCELLED:
-                        self.reserve()
-                    else:
-                        raise
+            next_id, data = self._walker.read(record_id)
         except IpmiCompletionCodeError as err:
-            if err.code == _CC_NOT_PRESENT:
+            if err.code == CC_NOT_PRESENT:
                 return None
             raise
-        raise IpmiProtocolError("SEL reservation cancelled repeatedly")
+        return next_id, SelRecord.decode(data)
 
     def records(self, first: int = FIRST_RECORD, *, limit: int | None = None) -> list[SelRecord]:
         """Walk the SEL from record ``first`` to its end (at most ``limit`` records), oldest first."""
@@ -363,7 +337,8 @@ class SelReader:
     def read_new(self, position: SelPosition | None) -> SelReadResult:
         """Return the records added since ``position`` and the position to store for the next call.
 
-        Costs one request when the SEL did not change, two for a first read (Get SEL Info, the last record).
+        Costs one request when the SEL did not change, two for a first read (Get SEL Info, the last record);
+        with new records, one Get SEL Time more (the BMC's clock, to place their timestamps).
         """
         info = self.info()
         if position is None:
@@ -412,49 +387,9 @@ class SelReader:
         return SelReadResult(info=info, records=new, position=position, cleared=cleared, lost=lost, bmc_time=bmc_time)
 
     def _walk(self, first: int, limit: int) -> list[SelRecord]:
-        records: list[SelRecord] = []
-        seen: set[int] = set()
-        record_id = first
-        while record_id != LAST_RECORD and len(records) < limit:
-            found = self.entry(record_id)
-            if found is None:
-                break
-            next_id, record = found
-            if record.record_id in seen:
-                break  # a next-record chain that loops
-            seen.add(record.record_id)
-            records.append(record)
-            record_id = next_id
-        return records
-
-    def _get(self, reservation: int, record_id: int, offset: int, count: int) -> bytes:
-        return self._request(
-            NETFN_STORAGE,
-            CMD_GET_SEL_ENTRY,
-            bytes((reservation & 0xFF, reservation >> 8, record_id & 0xFF, record_id >> 8, offset, count)),
-        )
-
-    @staticmethod
-    def _decode_entry(data: bytes, length: int) -> tuple[int, SelRecord]:
-        if len(data) < 2 + length:
-            raise IpmiProtocolError(f"Get SEL Entry answered {len(data)} bytes, {2 + length} expected")
-        return data[0] | (data[1] << 8), SelRecord.decode(data[2 : 2 + RECORD_SIZE])
-
-    def _entry_in_parts(self, record_id: int) -> tuple[int, SelRecord]:
-        """Read one record in ``_PARTIAL_CHUNK``-byte parts under a reservation (made first when there is none)."""
-        reservation = self._reservation if self._reservation is not None else self.reserve()
-        raw = bytearray()
-        next_id = LAST_RECORD
-        while len(raw) < RECORD_SIZE:
-            want = min(_PARTIAL_CHUNK, RECORD_SIZE - len(raw))
-            data = self._get(reservation, record_id, len(raw), want)
-            if len(data) < 2 + want:
-                raise IpmiProtocolError(f"Get SEL Entry answered {len(data)} bytes, {2 + want} expected")
-            next_id = data[0] | (data[1] << 8)
-            raw += data[2 : 2 + want]
-            # The first part names the record actually read (0000h/FFFFh stand for the first/last one).
-            record_id = raw[0] | (raw[1] << 8)
-        return next_id, SelRecord.decode(bytes(raw))
+        """Return the records from ``first`` on, at most ``limit`` (the walker stops where the chain loops)."""
+        self._walker.max_records = limit
+        return [SelRecord.decode(record.data) for record in self._walker.walk(first)]
 
 
 def _position(info: SelInfo, last: SelRecord | None, *, complete: bool = True) -> SelPosition:
