@@ -176,9 +176,10 @@ async def bounded[T](awaitable: Awaitable[T], what: str, limit: float = STEP_LIM
 
 
 async def timed_refresh(coordinator: Any) -> tuple[float, bool]:
-    """One poll through the coordinator, as its timer runs it: (wall s, success)."""
+    """One poll through the coordinator, as its timer runs it, with the health check it starts: (wall s, success)."""
     start = time.perf_counter()
     await coordinator.async_refresh()
+    await coordinator.async_wait_poll_hooks()
     return time.perf_counter() - start, bool(coordinator.last_update_success)
 
 

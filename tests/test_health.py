@@ -84,6 +84,7 @@ def _sim(factory: SimFactory, profile: str = "supermicro-x11", **kwargs: Any) ->
 async def _add(hass: HomeAssistant, sim: Simulator, options: dict[str, Any] | None = None) -> ConfigEntry:
     """Add ``sim`` through the config flow, set its options, and wait for the first health check."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "bmc"})
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {CONF_HOST: "127.0.0.1", CONF_PORT: sim.port, CONF_USERNAME: USER, CONF_PASSWORD: PASSWORD},
@@ -102,6 +103,7 @@ async def _add(hass: HomeAssistant, sim: Simulator, options: dict[str, Any] | No
 async def _poll(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Run one poll of the BMC, and the health check after it."""
     await entry.runtime_data.coordinator.async_refresh()
+    await entry.runtime_data.coordinator.async_wait_poll_hooks()
     await hass.async_block_till_done()
 
 
@@ -624,6 +626,22 @@ async def test_unreadable_saved_state_starts_from_the_sel_end(
         assert _monitor(entry).position.last_record_id == sim.control.sel()[-1]["record_id"]  # type: ignore[union-attr]
     finally:
         await _unload_all(hass)
+
+
+async def test_removing_the_entry_forgets_its_health_state(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, hass_storage: dict[str, Any]
+) -> None:
+    sim = _sim(bmc_sim_factory)
+    entry = await _add(hass, sim)
+    sim.control.set_intrusion(True)
+    await _poll(hass, entry)
+    key = f"{DOMAIN}.health.{entry.entry_id}"
+    assert key in hass_storage
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"chassis_intrusion_{entry.entry_id}") is not None
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"chassis_intrusion_{entry.entry_id}") is None
 
 
 async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:

@@ -25,7 +25,7 @@ from .delivery import (
     async_unload_channels_entry,
     is_channels_entry,
 )
-from .health import HealthMonitor
+from .health import HealthMonitor, async_remove_health
 from .ipmi import BmcClient
 from .issues import async_delete_wrong_bmc_issue
 
@@ -87,5 +87,6 @@ async def async_unload_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> b
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> None:
-    """Clear the entry's repair issue when the entry is deleted."""
+    """Clear the entry's repair issues and saved health state when the entry is deleted."""
     async_delete_wrong_bmc_issue(hass, entry)
+    await async_remove_health(hass, entry.entry_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -91,6 +92,7 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
         self._max_gap = 2 * interval.total_seconds()
         self._last_power: tuple[float, float] | None = None
         self._sdr_checked_at = 0.0
+        self._hook_tasks: set[asyncio.Task[None]] = set()
         self.poll_hooks: list[PollHook] = []
         """Started after every poll, in order (health alerts read the SEL there); they never delay the poll."""
 
@@ -138,7 +140,16 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
     def _run_poll_hooks(self, snapshot: BmcSnapshot | None, error: IpmiError | None) -> None:
         """Start the poll hooks as tasks of the entry, so a slow hook never delays or fails the poll."""
         for hook in list(self.poll_hooks):
-            self.config_entry.async_create_task(self.hass, self._async_run_hook(hook, snapshot, error), "poll hook")
+            task = self.config_entry.async_create_task(
+                self.hass, self._async_run_hook(hook, snapshot, error), "poll hook"
+            )
+            self._hook_tasks.add(task)
+            task.add_done_callback(self._hook_tasks.discard)
+
+    async def async_wait_poll_hooks(self) -> None:
+        """Wait until the hooks started by the polls so far have finished (e.g. the SEL check of the last poll)."""
+        if self._hook_tasks:
+            await asyncio.gather(*self._hook_tasks)
 
     async def _async_run_hook(self, hook: PollHook, snapshot: BmcSnapshot | None, error: IpmiError | None) -> None:
         try:

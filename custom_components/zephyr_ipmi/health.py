@@ -50,6 +50,13 @@ ISSUE_SEL_FULL = "sel_nearly_full"
 type AlertListener = Callable[[Alert], None]
 
 
+async def async_remove_health(hass: HomeAssistant, entry_id: str) -> None:
+    """Forget a removed entry's health state: its saved SEL position and incidents, and its repair issues."""
+    await Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.health.{entry_id}").async_remove()
+    for issue in (ISSUE_INTRUSION, ISSUE_SEL_FULL):
+        ir.async_delete_issue(hass, DOMAIN, f"{issue}_{entry_id}")
+
+
 class HealthMonitor:
     """Alerts of one BMC: the coordinator's poll hook, the SEL reader, incidents, bus events and repairs."""
 
