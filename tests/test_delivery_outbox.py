@@ -16,7 +16,7 @@ from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
@@ -262,6 +262,15 @@ async def test_outbox_survives_a_restart(hass: HomeAssistant, sink: ServiceSink,
 
     await until(hass, lambda: not _outbox(hass), wake=True)
     assert len(sink.at(SLACK_PATH)) == 2
+    # Deliveries are written within a second (a burst once); then storage holds nothing to resend.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=5))
+    await hass.async_block_till_done()
+    assert hass_storage["zephyr_ipmi.outbox"]["data"]["items"] == []
+
+    # A clean stop writes the outbox at once: nothing delivered is resent at the next start.
+    fire_alert(hass, alert_data(entry_id, incident_id="inc-0002"))
+    await until(hass, lambda: len(sink.at(SLACK_PATH)) == 3 and not _outbox(hass))
+    await hass.data[DATA_DELIVERY].async_stop()
     assert hass_storage["zephyr_ipmi.outbox"]["data"]["items"] == []
 
 

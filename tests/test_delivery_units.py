@@ -226,3 +226,48 @@ async def test_discord_retry_after_header_only(hass: HomeAssistant, sink: Servic
     outbox = hass.data[DATA_DELIVERY].outbox
     await until(hass, lambda: bool(outbox.items) and outbox.items[0].attempts == 1)
     assert 35 < (outbox.items[0].next_attempt - dt_util.utcnow()).total_seconds() <= 42
+
+
+async def test_delivery_strings_resolve(hass: HomeAssistant) -> None:
+    """Every error, abort, issue, exception and selector option alert delivery shows has an English string."""
+    from homeassistant.helpers.translation import async_get_translations
+
+    from custom_components.zephyr_ipmi.alerts import AlertKind, AlertSeverity
+    from custom_components.zephyr_ipmi.const import DOMAIN
+
+    webhook_errors = {"invalid_url", "rejected", "cannot_connect", "rate_limited"}
+    shown = {
+        "slack": webhook_errors,
+        "discord": webhook_errors,
+        "teams": webhook_errors | {"teams_connector_retired"},
+        "telegram": {"invalid_token", "chat_rejected", "invalid_api_url", "cannot_connect", "rate_limited"},
+        "alert_route": {"no_target"},
+    }
+    prefix = f"component.{DOMAIN}"
+    subentries = await async_get_translations(hass, "en", "config_subentries", {DOMAIN})
+    for kind, errors in shown.items():
+        for error in errors:
+            assert subentries.get(f"{prefix}.config_subentries.{kind}.error.{error}"), (kind, error)
+        assert subentries.get(f"{prefix}.config_subentries.{kind}.initiate_flow.user"), kind
+        assert subentries.get(f"{prefix}.config_subentries.{kind}.step.reconfigure.title"), kind
+        if kind != "alert_route":
+            assert subentries.get(f"{prefix}.config_subentries.{kind}.abort.already_configured"), kind
+    issues = await async_get_translations(hass, "en", "issues", {DOMAIN})
+    for issue in ("channel_rejected", "channel_unreachable"):
+        assert issues.get(f"{prefix}.issues.{issue}.title"), issue
+    exceptions = await async_get_translations(hass, "en", "exceptions", {DOMAIN})
+    assert exceptions.get(f"{prefix}.exceptions.channel_send_failed.message")
+    selectors = await async_get_translations(hass, "en", "selector", {DOMAIN})
+    for kind in AlertKind:
+        if kind is not AlertKind.TEST:
+            assert selectors.get(f"{prefix}.selector.alert_kind.options.{kind}"), kind
+    for severity in AlertSeverity:
+        assert selectors.get(f"{prefix}.selector.alert_severity.options.{severity}"), severity
+    config = await async_get_translations(hass, "en", "config", {DOMAIN})
+    for key in (
+        "step.add.menu_options.bmc",
+        "step.add.menu_options.notification_channels",
+        "abort.channels_already_configured",
+        "abort.channels_not_reconfigurable",
+    ):
+        assert config.get(f"{prefix}.config.{key}"), key

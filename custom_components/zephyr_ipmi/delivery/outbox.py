@@ -37,6 +37,8 @@ MAX_ATTEMPTS: Final = 15
 """Attempts (the first included) before an alert is handed over; with the backoff above, about 5 hours."""
 MAX_AGE: Final = timedelta(hours=12)
 """Oldest an alert may get while waiting for a target."""
+SAVE_DELAY: Final = 1.0
+"""Seconds a delivered alert may stay in storage before the outbox is written (a crash then resends it)."""
 MAX_QUEUE: Final = 500
 """Alerts kept per target; when a target is down long enough to fill it, the oldest are handed over."""
 
@@ -141,22 +143,29 @@ class Outbox:
         for target in list(self._queues):
             self._async_start_worker(target)
 
-    async def async_enqueue(self, target: str, alert: dict[str, Any], *, fallback: bool = True) -> None:
-        """Queue ``alert`` for ``target``, save the outbox, and make sure the target's worker runs.
+    async def async_enqueue(self, targets: Iterable[str], alert: dict[str, Any], *, fallback: bool = True) -> None:
+        """Queue ``alert`` for each of ``targets``, save the outbox once, and make sure their workers run.
 
         The same delivery (target, incident, recovery, time) already waiting is not queued twice.
         """
         now = dt_util.utcnow()
-        item = OutboxItem(target=target, alert=alert, created=now, next_attempt=now, fallback=fallback)
-        queue = self._queues.setdefault(target, deque())
-        if any(waiting.key == item.key for waiting in queue):
+        queued: list[str] = []
+        overflow: list[OutboxItem] = []
+        for target in targets:
+            item = OutboxItem(target=target, alert=alert, created=now, next_attempt=now, fallback=fallback)
+            queue = self._queues.setdefault(target, deque())
+            if any(waiting.key == item.key for waiting in queue):
+                continue
+            queue.append(item)
+            overflow.extend(queue.popleft() for _ in range(len(queue) - MAX_QUEUE))
+            queued.append(target)
+        if not queued:
             return
-        queue.append(item)
-        overflow = [queue.popleft() for _ in range(len(queue) - MAX_QUEUE)]
         await self._async_save()
         for old in overflow:
             self._on_abandon(old, DeliveryError("outbox_full"))
-        self._async_start_worker(target)
+        for target in queued:
+            self._async_start_worker(target)
 
     @callback
     def _async_start_worker(self, target: str) -> None:
@@ -179,6 +188,11 @@ class Outbox:
                     async with asyncio.timeout(wait):
                         await wake.wait()
             outcome = await self._async_attempt(item)
+            if outcome is None:
+                # Delivered: a burst of deliveries is written once; a clean stop writes it before exiting.
+                queue.remove(item)
+                self._store.async_delay_save(self._data, SAVE_DELAY)
+                continue
             if outcome is not _RETRY:
                 queue.remove(item)
             await self._async_save()
@@ -224,9 +238,13 @@ class Outbox:
             if (event := self._wakes.get(target)) is not None:
                 event.set()
 
+    def _data(self) -> dict[str, Any]:
+        """Return what storage keeps: every waiting item."""
+        return {"items": [item.as_dict() for item in self.items]}
+
     async def _async_save(self) -> None:
-        """Write the outbox to storage now (items are few; losing one to a crash would lose an alert)."""
-        await self._store.async_save({"items": [item.as_dict() for item in self.items]})
+        """Write the outbox to storage now: a new alert, or one handed over, must not be lost to a crash."""
+        await self._store.async_save(self._data())
 
     async def async_stop(self) -> None:
         """Stop the workers; what they had not delivered stays in storage for the next start."""
@@ -236,3 +254,4 @@ class Outbox:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
         self._workers.clear()
+        await self._async_save()

@@ -129,14 +129,9 @@ class DeliveryManager:
             )
         if route.targets:
             self.hass.async_create_background_task(
-                self._async_enqueue(sorted(route.targets), alert.as_dict(), fallback=not route.persistent),
+                self.outbox.async_enqueue(sorted(route.targets), alert.as_dict(), fallback=not route.persistent),
                 f"{DOMAIN} enqueue alert",
             )
-
-    async def _async_enqueue(self, targets: list[str], alert: dict[str, Any], *, fallback: bool) -> None:
-        """Queue ``alert`` for each target."""
-        for target in targets:
-            await self.outbox.async_enqueue(target, alert, fallback=fallback)
 
     @callback
     def wake_channels(self, subentry_ids: set[str]) -> None:
