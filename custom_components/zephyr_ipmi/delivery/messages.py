@@ -84,7 +84,8 @@ def render(alert: Alert) -> AlertMessage:
         title = RECOVERED_TITLE_TEMPLATE.format(icon=RECOVERED_ICON, server=alert.server, kind=kind)
         if alert.duration is not None:
             duration = format_duration(alert.duration)
-            text = RECOVERED_TEXT_TEMPLATE.format(message=text, duration=duration).strip()
+            if duration not in text:  # the health alerts' own sentence may say it already
+                text = RECOVERED_TEXT_TEMPLATE.format(message=text, duration=duration).strip()
             facts.append(("Lasted", duration))
     else:
         title = TITLE_TEMPLATE.format(icon=SEVERITY_ICONS[alert.severity], server=alert.server, kind=kind)
