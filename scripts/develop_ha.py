@@ -58,6 +58,8 @@ CONFIGURATION_YAML = """\
 homeassistant:
   name: Zephyr IPMI demo
   unit_system: metric
+  # Without a country Home Assistant raises a "country not configured" repair on every fresh demo.
+  country: DE
 
 frontend:
 config:
