@@ -1124,6 +1124,7 @@ async def test_energy_with_power_going_up_and_down_survives_reload(
 
         # Changing the options reloads the entry: the total continues, it does not fall back to 0.
         result = await hass.config_entries.options.async_init(entry.entry_id)
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
         result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: 60})
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()
@@ -1167,6 +1168,7 @@ async def test_options_flow_rejects_interval_out_of_range(
     entry = await _add(hass, sim)
     try:
         result = await hass.config_entries.options.async_init(entry.entry_id)
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
         if isinstance(interval, str):
             with pytest.raises(InvalidData):  # not a number: the form's schema refuses it
                 await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: interval})
@@ -1188,6 +1190,7 @@ async def test_options_flow_interval_is_applied(hass: HomeAssistant, bmc_sim_fac
     entry = await _add(hass, sim)
     try:
         result = await hass.config_entries.options.async_init(entry.entry_id)
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
         result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: 10.0})
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()

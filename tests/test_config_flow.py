@@ -1,6 +1,7 @@
 """Tests of the Zephyr IPMI config flow: user, reauth, reconfigure and options."""
 
 from dataclasses import replace
+from typing import Any
 from unittest.mock import MagicMock
 
 import pytest
@@ -310,8 +311,9 @@ async def test_options_flow(hass: HomeAssistant, mock_config_entry: MockConfigEn
     """The scan interval defaults to 300 s and is saved as whole seconds."""
     mock_config_entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
+    assert result["step_id"] == "polling"
     (key,) = result["data_schema"].schema
     assert key.description == {"suggested_value": 300}
 
@@ -327,6 +329,7 @@ async def test_options_flow_range(hass: HomeAssistant, mock_config_entry: MockCo
     """Scan intervals outside 10-3600 s or not whole seconds get a translated field error, then can be fixed."""
     mock_config_entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
 
     result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: value})
 
@@ -347,6 +350,7 @@ async def test_options_flow_refuses_what_is_no_number(hass: HomeAssistant, mock_
     """Text in the number box is refused by the schema before the step runs."""
     mock_config_entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
     with pytest.raises(InvalidData, match="scan_interval"):
         await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: "often"})
 
@@ -368,3 +372,90 @@ async def test_user_flow_rejects_credentials_ipmi_cannot_hold(
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {field: error}
     mock_client.connect.assert_not_called()
+
+
+async def _options_page(hass: HomeAssistant, entry: MockConfigEntry, page: str) -> dict[str, Any]:
+    """Open the options and pick ``page`` from the menu."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["polling", "alerts", "sensor_limits"]
+    return dict(await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": page}))
+
+
+ALERT_OPTIONS = {
+    "unreachable_polls": 5.0,
+    "alert_cooldown": 600.0,
+    "cpu_temperature_warning": 75.0,
+    "cpu_temperature_critical": 85.0,
+    "temperature_warning": 55.0,
+    "temperature_critical": 65.0,
+}
+
+
+async def test_alert_options(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> None:
+    """The alert page shows the defaults, saves whole numbers and keeps the other options."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(mock_config_entry, options={CONF_SCAN_INTERVAL: 60})
+    result = await _options_page(hass, mock_config_entry, "alerts")
+    assert result["step_id"] == "alerts"
+    suggested = {key.schema: key.description["suggested_value"] for key in result["data_schema"].schema}
+    assert suggested == {
+        "unreachable_polls": 3,
+        "alert_cooldown": 300,
+        "cpu_temperature_warning": 80.0,
+        "cpu_temperature_critical": 90.0,
+        "temperature_warning": 70.0,
+        "temperature_critical": 80.0,
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], ALERT_OPTIONS)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert mock_config_entry.options == {
+        CONF_SCAN_INTERVAL: 60,
+        "unreachable_polls": 5,
+        "alert_cooldown": 600,
+        "cpu_temperature_warning": 75,
+        "cpu_temperature_critical": 85,
+        "temperature_warning": 55,
+        "temperature_critical": 65,
+    }
+    # The polling page keeps the alert options.
+    result = await _options_page(hass, mock_config_entry, "polling")
+    await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: 120})
+    assert mock_config_entry.options["alert_cooldown"] == 600
+    assert mock_config_entry.options[CONF_SCAN_INTERVAL] == 120
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({"unreachable_polls": 0.0}, {"unreachable_polls": "value_out_of_range"}),
+        ({"unreachable_polls": 2.5}, {"unreachable_polls": "value_out_of_range"}),
+        ({"alert_cooldown": 86401.0}, {"alert_cooldown": "value_out_of_range"}),
+        ({"cpu_temperature_warning": 10.0}, {"cpu_temperature_warning": "value_out_of_range"}),
+        ({"cpu_temperature_critical": 75.0}, {"cpu_temperature_critical": "critical_not_above_warning"}),
+        (
+            {"temperature_warning": 70.0, "temperature_critical": 151.0},
+            {"temperature_critical": "value_out_of_range"},
+        ),
+        ({"temperature_critical": 50.0}, {"temperature_critical": "critical_not_above_warning"}),
+    ],
+)
+async def test_alert_options_errors(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, changes: dict[str, float], errors: dict[str, str]
+) -> None:
+    """Values out of range, or a critical limit not above its warning, get a translated field error."""
+    mock_config_entry.add_to_hass(hass)
+    result = await _options_page(hass, mock_config_entry, "alerts")
+    result = await hass.config_entries.options.async_configure(result["flow_id"], ALERT_OPTIONS | changes)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    assert mock_config_entry.options == {}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], ALERT_OPTIONS)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_sensor_limits_need_the_bmc_loaded(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> None:
+    mock_config_entry.add_to_hass(hass)
+    result = await _options_page(hass, mock_config_entry, "sensor_limits")
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "bmc_not_loaded"

@@ -139,6 +139,7 @@ async def test_options_change_reloads(
 ) -> None:
     """A new scan interval reloads the entry, which then polls at that interval."""
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
     await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: 30})
     await hass.async_block_till_done()
 

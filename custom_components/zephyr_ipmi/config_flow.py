@@ -1,4 +1,4 @@
-"""Config flow of Zephyr IPMI: add a BMC, reauthenticate, change its address, set the poll interval."""
+"""Config flow of Zephyr IPMI: add a BMC, reauthenticate, change its address; options: polling and alerts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any, override
 import probatio
 from homeassistant.config_entries import (
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
@@ -21,12 +22,23 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
 )
 
 from .const import (
+    CONF_ALERT_COOLDOWN,
+    CONF_CPU_TEMPERATURE_CRITICAL,
+    CONF_CPU_TEMPERATURE_WARNING,
+    CONF_SENSOR_LIMITS,
+    CONF_TEMPERATURE_CRITICAL,
+    CONF_TEMPERATURE_WARNING,
+    CONF_UNREACHABLE_POLLS,
     DEFAULT_PORT,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
@@ -39,7 +51,8 @@ from .credentials import CredentialsError, async_decrypt_credentials, async_encr
 from .delivery import CHANNELS_UNIQUE_ID, is_channels_entry
 from .delivery.flows import CHANNEL_FLOWS, AlertRouteSubentryFlow
 from .delivery.router import SUBENTRY_ROUTE
-from .ipmi import BmcClient, BmcIdentity, IpmiAuthError, IpmiError, IpmiSessionLimitError
+from .ipmi import BmcClient, BmcIdentity, IpmiAuthError, IpmiError, IpmiSessionLimitError, SdrSensor
+from .rules import AlertSettings, Limits
 
 MAX_USERNAME_BYTES = 16
 MAX_PASSWORD_BYTES = 20
@@ -85,6 +98,48 @@ OPTIONS_SCHEMA = probatio.Schema(
         ),
     }
 )
+
+#: Bounds of the alert options: failed polls before "BMC unreachable", cooldown (s), temperature limits (°C).
+UNREACHABLE_POLLS_RANGE = (1, 20)
+COOLDOWN_RANGE = (0, 86400)
+TEMPERATURE_RANGE = (20, 150)
+CONF_SENSOR = "sensor"
+LIMIT_KEYS = ("warning_high", "critical_high", "warning_low", "critical_low")
+
+
+def _box(bounds: tuple[int, int], unit: str | None = None) -> _BoundedNumberSelector:
+    """Return a whole-number box showing ``bounds``; the step checks them and shows a translated error."""
+    config = NumberSelectorConfig(min=bounds[0], max=bounds[1], step=1, mode=NumberSelectorMode.BOX)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return _BoundedNumberSelector(config)
+
+
+ALERTS_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_UNREACHABLE_POLLS): _box(UNREACHABLE_POLLS_RANGE),
+        probatio.Required(CONF_ALERT_COOLDOWN): _box(COOLDOWN_RANGE, "s"),
+        probatio.Required(CONF_CPU_TEMPERATURE_WARNING): _box(TEMPERATURE_RANGE, "°C"),
+        probatio.Required(CONF_CPU_TEMPERATURE_CRITICAL): _box(TEMPERATURE_RANGE, "°C"),
+        probatio.Required(CONF_TEMPERATURE_WARNING): _box(TEMPERATURE_RANGE, "°C"),
+        probatio.Required(CONF_TEMPERATURE_CRITICAL): _box(TEMPERATURE_RANGE, "°C"),
+    }
+)
+
+
+def _limits_schema(sensor: SdrSensor) -> probatio.Schema:
+    """Four optional limits of one sensor, in its unit."""
+    number = NumberSelector(
+        NumberSelectorConfig(mode=NumberSelectorMode.BOX, step="any", unit_of_measurement=sensor.unit or "")
+    )
+    return probatio.Schema({probatio.Optional(key): number for key in LIMIT_KEYS})
+
+
+def _limits_in_order(limits: Limits) -> bool:
+    """Tell whether warning comes before critical on each side, and every low limit is below every high one."""
+    low = [v for v in (limits.critical_low, limits.warning_low) if v is not None]
+    high = [v for v in (limits.warning_high, limits.critical_high) if v is not None]
+    return low == sorted(set(low)) and high == sorted(set(high)) and (not low or not high or max(low) < min(high))
 
 
 def _close_quietly(client: BmcClient) -> None:
@@ -272,21 +327,118 @@ class ZephyrConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class ZephyrOptionsFlow(OptionsFlowWithReload):
-    """Set how often the BMC is polled; saving reloads the entry."""
+    """Set how often the BMC is polled and how it alerts; saving reloads the entry."""
+
+    _sensor: SdrSensor | None = None
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer the option pages: polling, alerts, and limits of one sensor."""
+        return self.async_show_menu(step_id="init", menu_options=["polling", "alerts", "sensor_limits"])
+
+    def _save(self, changes: dict[str, Any]) -> ConfigFlowResult:
+        """Save ``changes`` and keep every other option."""
+        return self.async_create_entry(data={**self.config_entry.options, **changes})
+
+    async def async_step_polling(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the scan interval: whole seconds from MIN_SCAN_INTERVAL to MAX_SCAN_INTERVAL."""
         errors: dict[str, str] = {}
         if user_input is not None:
             seconds: float = user_input[CONF_SCAN_INTERVAL]
             if seconds.is_integer() and MIN_SCAN_INTERVAL <= seconds <= MAX_SCAN_INTERVAL:
-                return self.async_create_entry(data={CONF_SCAN_INTERVAL: int(seconds)})
+                return self._save({CONF_SCAN_INTERVAL: int(seconds)})
             errors[CONF_SCAN_INTERVAL] = "scan_interval_out_of_range"
         else:
             user_input = {CONF_SCAN_INTERVAL: self.config_entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)}
         return self.async_show_form(
-            step_id="init",
+            step_id="polling",
             data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, user_input),
             errors=errors,
             description_placeholders={"min": str(MIN_SCAN_INTERVAL), "max": str(MAX_SCAN_INTERVAL)},
+        )
+
+    async def async_step_alerts(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for failed polls before "BMC unreachable", the cooldown (s) and the temperature limits (°C)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            for key, bounds in (
+                (CONF_UNREACHABLE_POLLS, UNREACHABLE_POLLS_RANGE),
+                (CONF_ALERT_COOLDOWN, COOLDOWN_RANGE),
+                (CONF_CPU_TEMPERATURE_WARNING, TEMPERATURE_RANGE),
+                (CONF_CPU_TEMPERATURE_CRITICAL, TEMPERATURE_RANGE),
+                (CONF_TEMPERATURE_WARNING, TEMPERATURE_RANGE),
+                (CONF_TEMPERATURE_CRITICAL, TEMPERATURE_RANGE),
+            ):
+                value: float = user_input[key]
+                if not (value.is_integer() and bounds[0] <= value <= bounds[1]):
+                    errors[key] = "value_out_of_range"
+            for warning, critical in (
+                (CONF_CPU_TEMPERATURE_WARNING, CONF_CPU_TEMPERATURE_CRITICAL),
+                (CONF_TEMPERATURE_WARNING, CONF_TEMPERATURE_CRITICAL),
+            ):
+                if critical not in errors and user_input[critical] <= user_input[warning]:
+                    errors[critical] = "critical_not_above_warning"
+            if not errors:
+                return self._save({key: int(value) for key, value in user_input.items()})
+        else:
+            settings = AlertSettings.from_options(self.config_entry.options)
+            user_input = {
+                CONF_UNREACHABLE_POLLS: settings.unreachable_polls,
+                CONF_ALERT_COOLDOWN: int(settings.cooldown.total_seconds()),
+                CONF_CPU_TEMPERATURE_WARNING: settings.cpu_temperature.warning_high,
+                CONF_CPU_TEMPERATURE_CRITICAL: settings.cpu_temperature.critical_high,
+                CONF_TEMPERATURE_WARNING: settings.temperature.warning_high,
+                CONF_TEMPERATURE_CRITICAL: settings.temperature.critical_high,
+            }
+        return self.async_show_form(
+            step_id="alerts",
+            data_schema=self.add_suggested_values_to_schema(ALERTS_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    async def async_step_sensor_limits(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask which threshold sensor gets monitoring limits of its own."""
+        entry: ZephyrConfigEntry = self.config_entry
+        if entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="bmc_not_loaded")
+        sensors = {key: sdr for key, sdr in entry.runtime_data.coordinator.sensors.items() if sdr.is_threshold}
+        if user_input is not None:
+            self._sensor = sensors[user_input[CONF_SENSOR]]
+            return await self.async_step_sensor_limit()
+        limited = set(entry.options.get(CONF_SENSOR_LIMITS) or {})
+        choices = [
+            SelectOptionDict(value=key, label=f"{sdr.name} ✓" if key in limited else sdr.name)
+            for key, sdr in sorted(sensors.items(), key=lambda item: item[1].name.lower())
+        ]
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_SENSOR): SelectSelector(
+                    SelectSelectorConfig(options=choices, mode=SelectSelectorMode.DROPDOWN)
+                )
+            }
+        )
+        return self.async_show_form(step_id="sensor_limits", data_schema=schema)
+
+    async def async_step_sensor_limit(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the chosen sensor's limits (its unit); all empty removes them."""
+        sensor = self._sensor
+        assert sensor is not None  # noqa: S101 - set by the sensor_limits step
+        stored: dict[str, Any] = dict(self.config_entry.options.get(CONF_SENSOR_LIMITS) or {})
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            limits = Limits.from_dict(user_input)
+            if _limits_in_order(limits):
+                if limits.as_dict():
+                    stored[sensor.key] = limits.as_dict()
+                else:
+                    stored.pop(sensor.key, None)
+                return self._save({CONF_SENSOR_LIMITS: stored})
+            errors["base"] = "limits_out_of_order"
+        else:
+            user_input = dict(stored.get(sensor.key) or {})
+        thresholds = ", ".join(f"{key.upper()} {value:g}" for key, value in sensor.thresholds.items()) or "none"
+        return self.async_show_form(
+            step_id="sensor_limit",
+            data_schema=self.add_suggested_values_to_schema(_limits_schema(sensor), user_input),
+            errors=errors,
+            description_placeholders={"sensor": sensor.name, "unit": sensor.unit or "", "thresholds": thresholds},
         )

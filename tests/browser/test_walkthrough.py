@@ -214,6 +214,8 @@ def test_new_user_walkthrough(demo: Demo, page: Page, tmp_path: Path) -> None:
     # Options: 5 s is refused with whole numbers in the message, 60 s is saved.
     page.open("/config/integrations/integration/zephyr_ipmi")
     page.button("Configure")
+    polling = STRINGS["options"]["step"]["init"]["menu_options"]["polling"]
+    page.click(page.find("ha-list-item", polling, visible=True)[0])
     interval = page.input(kind="number")
     assert interval.get_attribute("value") == "300"
     page.fill(interval, "5")
