@@ -1,4 +1,4 @@
-"""Diagnostics of Zephyr IPMI: the entry, the BMC's identity and SDR, the last snapshot and recent polls."""
+"""Diagnostics of Zephyr IPMI: the entry, the BMC's identity and SDR, the last snapshot, recent polls, alerts."""
 
 from __future__ import annotations
 
@@ -31,4 +31,5 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: ZephyrC
         "snapshot": asdict(coordinator.data),
         "polls": [asdict(poll) for poll in coordinator.polls],
         "energy_kwh": coordinator.energy_kwh,
+        "health": None if (health := entry.runtime_data.health) is None else health.diagnostics(),
     }
