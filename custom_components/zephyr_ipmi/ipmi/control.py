@@ -30,6 +30,7 @@ from .gate import AuditRecord, WriteGate
 from .models import BmcIdentity, SdrSensor, SensorKind
 from .raw import check as check_raw
 from .sdr import SdrDecodeError, decode_sensor_reading
+from .sel import clear_sel
 from .thresholds import plan as plan_thresholds
 from .thresholds import set_request as threshold_request
 from .vendors import detect
@@ -524,6 +525,17 @@ class FanController:
                 if err.code == CC_INVALID_COMMAND:
                     self._capabilities = dataclasses.replace(caps, identify=False)
                 raise
+
+    def clear_sel(self, *, actor: str | None = None) -> bool:
+        """Empty the BMC's event log (Reserve SEL, Clear SEL netfn 0x0A cmd 0x47, IPMI 2.0 §31.9), audited.
+
+        Returns True when the BMC reported the erasure done. Raises ``IpmiWriteRefusedError``
+        ("identity_unconfirmed"), ``IpmiCompletionCodeError`` (e.g. 0xD4 without the Operator privilege),
+        ``IpmiConnectionError``.
+        """
+        with self._lock:
+            _caps, _commands, gate = self._parts()
+            return clear_sel(self._client, gate, actor=actor)
 
     # -- thresholds ----------------------------------------------------------------------------------
 

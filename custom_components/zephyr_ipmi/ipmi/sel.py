@@ -11,16 +11,19 @@ non-zero completion code.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from .errors import IpmiCompletionCodeError, IpmiProtocolError
+from .gate import WriteGate
 from .models import SdrSensor
-from .protocol import CC_NOT_PRESENT, CMD_GET_SEL_INFO, CMD_RESERVE_SEL, NETFN_STORAGE
+from .protocol import CC_NOT_PRESENT, CC_RESERVATION_CANCELLED, CMD_GET_SEL_INFO, CMD_RESERVE_SEL, NETFN_STORAGE
 from .records import FIRST_RECORD, LAST_RECORD, SEL, RecordWalker, Requester
 from .sensor_types import EventDataUse, EventState, Severity, event_details, event_state, parse_event_data, sensor_type
+from .vendors.base import WriteKind, WriteRequest
 
 CMD_CLEAR_SEL, CMD_GET_SEL_TIME = 0x47, 0x48
 """Clear SEL (§31.9) and Get SEL Time (§31.10)."""
@@ -413,6 +416,52 @@ def _newer(record: SelRecord, than: int | None) -> bool:
 def clear_sel_data(reservation: int, *, initiate: bool = True) -> bytes:
     """Request data of Clear SEL (IPMI 2.0 §31.9): reservation id, "CLR", AAh initiate or 00h get status."""
     return bytes((reservation & 0xFF, reservation >> 8)) + b"CLR" + (b"\xaa" if initiate else b"\x00")
+
+
+#: Longest ``clear_sel`` waits for the BMC to report the erasure done (s), and how often it asks.
+CLEAR_WAIT, CLEAR_POLL = 10.0, 0.5
+
+
+def clear_sel(
+    requester: Requester,
+    gate: WriteGate,
+    *,
+    actor: str | None,
+    wait: float = CLEAR_WAIT,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """Empty the SEL: Reserve SEL, then Clear SEL (initiate) through the write gate, which audits it.
+
+    A reservation cancelled before the clear (another client reserved) is taken again once. Then asks for the
+    erasure status (Clear SEL with 00h, a read) every ``CLEAR_POLL`` s until the BMC reports it done, at most
+    ``wait`` s. Returns True when the BMC reported the erasure completed. Raises what ``WriteGate.send``
+    raises (``IpmiWriteRefusedError`` when the identity is unconfirmed, ``IpmiCompletionCodeError``, e.g.
+    D4h for a user without the Operator privilege, ``IpmiConnectionError``).
+    """
+    reader = SelReader(requester)
+    for attempt in range(2):
+        reservation = reader.reserve()
+        request = WriteRequest(
+            name="clear_sel",
+            netfn=NETFN_STORAGE,
+            command=CMD_CLEAR_SEL,
+            data=clear_sel_data(reservation),
+            kind=WriteKind.CLEAR_SEL,
+        )
+        try:
+            answer = gate.send(request, actor=actor)
+        except IpmiCompletionCodeError as err:
+            if err.code != CC_RESERVATION_CANCELLED or attempt:
+                raise
+            continue
+        break
+    done = bool(answer) and answer[0] & 0x0F == 1
+    deadline = time.monotonic() + wait
+    while not done and time.monotonic() < deadline:
+        sleep(CLEAR_POLL)
+        status = requester.request(NETFN_STORAGE, CMD_CLEAR_SEL, clear_sel_data(reservation, initiate=False))
+        done = bool(status) and status[0] & 0x0F == 1
+    return done
 
 
 # -- decoding records into sentences ------------------------------------------------------------------------
