@@ -194,6 +194,33 @@ async def test_flow_bad_host_shows_cannot_connect_quickly(
     assert "Traceback" not in caplog.text
 
 
+async def test_flow_logs_why_the_bmc_refused(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The form shows only an error key; the debug log says why, with neither user name nor password."""
+    caplog.set_level(logging.DEBUG, logger="custom_components.zephyr_ipmi")
+    sim = _sim(bmc_sim_factory)
+    wrong = "Wr0ng-" + PASSWORD
+    result = await _submit(hass, _input(port=sim.port, password=wrong))
+    assert result["errors"] == {"base": "invalid_auth"}
+    sim.control.set_fault(session_limit=0)
+    result = await _submit(hass, _input(port=sim.port))
+    assert result["errors"] == {"base": "session_limit"}
+
+    logged = [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "custom_components.zephyr_ipmi" and record.levelno == logging.DEBUG
+    ]
+    prefix = f"Logging in to the BMC at 127.0.0.1 port {sim.port} failed: "
+    assert [message.removeprefix(prefix) for message in logged if message.startswith(prefix)] == [
+        "the BMC rejected the user name or password",
+        "the BMC has no free session; close other IPMI clients or wait",
+    ]
+    for secret in (USER, PASSWORD, wrong):
+        assert secret not in caplog.text
+
+
 async def test_flow_ipv6_literal(hass: HomeAssistant, bmc_sim_factory: SimFactory) -> None:
     """An IPv6 literal works: "::1" (nobody listens) fails cleanly, the v4-mapped address reaches the BMC."""
     sim = _sim(bmc_sim_factory)

@@ -1,6 +1,10 @@
 """Tests of the Zephyr IPMI config flow: user, reauth, reconfigure and options."""
 
+import logging
+import re
+import struct
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from unittest.mock import MagicMock
 
@@ -20,6 +24,7 @@ from custom_components.zephyr_ipmi.ipmi import (
     IpmiProtocolError,
     IpmiSessionLimitError,
 )
+from custom_components.zephyr_ipmi.ipmi.session import translate_error
 
 from .conftest import GUID, HOST, IDENTITY, PASSWORD, PORT, USER_INPUT, USERNAME
 
@@ -120,6 +125,68 @@ async def test_unexpected_error_logged_without_credentials(
     assert "RuntimeError: bug" in caplog.text
     assert USERNAME not in caplog.text
     assert PASSWORD not in caplog.text
+
+
+README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def _as_raised_by_the_core(cause: Exception) -> Exception:
+    """The core's error for a pyghmi exception, chained to it as ``ipmi.session`` raises it."""
+    error = translate_error(cause)
+    error.__cause__ = cause
+    return error
+
+
+async def test_cannot_connect_reason_logged_as_the_readme_says(
+    hass: HomeAssistant, mock_client: MagicMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The README's cipher suite hint names the reason the flow logs at debug level when the form says cannot_connect.
+
+    pyghmi raises struct.error when the BMC offers no usable cipher suite (no peer here offers another suite).
+    """
+    caplog.set_level(logging.DEBUG, logger="custom_components.zephyr_ipmi")
+    hint = re.search(r"If the reason is \*([^*]+)\*, cipher suite 3 is disabled", README)
+    assert hint is not None, "README lost its cipher suite hint"
+    assert "enable debug logging" in README[: hint.start()].rsplit("\n", 1)[-1]
+    mock_client.connect.side_effect = _as_raised_by_the_core(struct.error("unpack requires a buffer of 4 bytes"))
+
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER}, data=USER_INPUT)
+
+    assert result["errors"] == {"base": "cannot_connect"}
+    (record,) = [r for r in caplog.records if r.name == "custom_components.zephyr_ipmi" and "failed" in r.getMessage()]
+    assert record.levelno == logging.DEBUG
+    assert record.getMessage().startswith(f"Logging in to the BMC at {HOST} port {PORT} failed: ")
+    assert hint.group(1) in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("cause", "expected"),
+    [
+        (Exception(f"Unauthorized name for b'{USERNAME}'"), ("invalid_auth", "rejected the user name or password")),
+        (Exception(f"Invalid role for {USERNAME}: privelege level 3"), ("cannot_connect", "refused the session")),
+        (Exception("Insufficient resources for a new session"), ("session_limit", "no free session")),
+    ],
+)
+async def test_failure_reason_logged_without_credentials(
+    hass: HomeAssistant,
+    mock_client: MagicMock,
+    caplog: pytest.LogCaptureFixture,
+    cause: Exception,
+    expected: tuple[str, str],
+) -> None:
+    """Each refused login logs the core's reason, never the user name or password pyghmi's own text carries."""
+    caplog.set_level(logging.DEBUG, logger="custom_components.zephyr_ipmi")
+    mock_client.connect.side_effect = _as_raised_by_the_core(cause)
+    error, reason = expected
+
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER}, data=USER_INPUT)
+
+    assert result["errors"] == {"base": error}
+    assert f"Logging in to the BMC at {HOST} port {PORT} failed: " in caplog.text
+    assert reason in caplog.text
+    assert USERNAME not in caplog.text
+    assert PASSWORD not in caplog.text
+    assert "Traceback" not in caplog.text
 
 
 @pytest.mark.usefixtures("mock_client")

@@ -204,13 +204,18 @@ class ZephyrConfigFlow(ConfigFlow, domain=DOMAIN):
         client = BmcClient(host, port, username, password)
         try:
             return await self.hass.async_add_executor_job(_identify, client), {}
-        except IpmiAuthError:
-            error = "invalid_auth"
-        except IpmiSessionLimitError:
-            error = "session_limit"
-        except IpmiError:
-            # Lost or refused session, a busy BMC (completion code), a malformed answer: all mean "try again".
-            error = "cannot_connect"
+        except IpmiError as err:
+            # The form shows only the error key; the core's reason (e.g. "the BMC offered no usable cipher
+            # suite") goes to the debug log. Its messages never carry credentials; the pyghmi error chained
+            # to it can name the user, so no traceback is logged.
+            LOGGER.debug("Logging in to the BMC at %s port %s failed: %s", host, port, str(err) or type(err).__name__)
+            if isinstance(err, IpmiAuthError):
+                error = "invalid_auth"
+            elif isinstance(err, IpmiSessionLimitError):
+                error = "session_limit"
+            else:
+                # Lost or refused session, a busy BMC (completion code), a malformed answer: all mean "try again".
+                error = "cannot_connect"
         except Exception:  # noqa: BLE001 - shown as "unknown"; the traceback goes to the log
             LOGGER.exception("Unexpected error connecting to the BMC at %s port %s", host, port)
             error = "unknown"
