@@ -11,6 +11,7 @@ from homeassistant.data_entry_flow import FlowResultType
 
 from custom_components.zephyr_ipmi.const import DOMAIN
 from custom_components.zephyr_ipmi.credentials import async_decrypt_secret
+from custom_components.zephyr_ipmi.delivery.router import DATA_DELIVERY
 
 from .delivery_helpers import (
     DISCORD_PATH,
@@ -379,3 +380,16 @@ async def test_route_kinds_exclude_test(hass: HomeAssistant) -> None:
         options
     )
     assert len(options) == 15
+
+
+async def test_remove_channels_entry(hass: HomeAssistant, sink: ServiceSink, caplog: pytest.LogCaptureFixture) -> None:
+    """Deleting the channels entry removes its channels' devices and entities, without errors."""
+    entry = await _channels_entry(hass)
+    await _add(hass, entry, "slack", {"name": "Ops", "url": sink.url(SLACK_PATH)})
+    await hass.async_block_till_done()
+    assert hass.states.get("notify.ops") is not None
+    assert (await hass.config_entries.async_remove(entry.entry_id))["require_restart"] is False
+    await hass.async_block_till_done()
+    assert hass.states.get("notify.ops") is None
+    assert not hass.data[DATA_DELIVERY].channels
+    assert "Error" not in caplog.text
