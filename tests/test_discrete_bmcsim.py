@@ -64,6 +64,42 @@ async def _translated(hass: HomeAssistant, key: str) -> str:
     return str(translations[f"component.{DOMAIN}.entity.{key}"])
 
 
+async def _attribute_text(hass: HomeAssistant, state: State, attribute: str) -> str:
+    """An attribute as the frontend's more-info shows it: each value translated by the entity's translation key.
+
+    Home Assistant's frontend looks a value up as ``component.<platform>.entity.<domain>.<translation
+    key>.state_attributes.<attribute>.state.<value>``, shows the raw value when that has no string, and
+    joins a list's values with ", ".
+    """
+    entry = er.async_get(hass).async_get(state.entity_id)
+    assert entry is not None
+    translations = await async_get_translations(hass, "en", "entity", [DOMAIN])
+    values = state.attributes[attribute]
+    prefix = f"component.{entry.platform}.entity.{entry.domain}.{entry.translation_key}.state_attributes.{attribute}"
+    return ", ".join(translations.get(f"{prefix}.state.{value}", str(value)) for value in values)
+
+
+async def test_asserted_states_read_as_words(hass: HomeAssistant, bmc_sim_factory: SimFactory) -> None:
+    """A failed power supply and an open chassis list their asserted states in words; names stay the BMC's."""
+    sim = bmc_sim_factory("supermicro-x11", users={USER: PASSWORD})
+    entry = await _add(hass, sim)
+    sim.control.set_psu_failed(1)
+    sim.control.set_intrusion(True)
+    await _poll(entry)
+
+    psu2 = _state(hass, entry, "binary_sensor", 0xC9)
+    assert psu2.state == STATE_ON
+    assert psu2.attributes["friendly_name"].endswith(" PS2 Status")
+    assert psu2.attributes["asserted"] == ["presence_detected", "failure_detected"]
+    assert await _attribute_text(hass, psu2, "asserted") == "Presence detected, Power supply failure detected"
+    assert await _translated(hass, "binary_sensor.power_supply.state_attributes.asserted.name") == "Asserted states"
+
+    intrusion = _state(hass, entry, "binary_sensor", 0xAA)
+    assert intrusion.state == STATE_ON
+    assert intrusion.attributes["friendly_name"].endswith(" Chassis Intru")
+    assert await _attribute_text(hass, intrusion, "asserted") == "General chassis intrusion"
+
+
 async def test_dell_discrete_sensors(hass: HomeAssistant, bmc_sim_factory: SimFactory) -> None:
     """Every discrete sensor of a PowerEdge becomes an entity that reads as ipmitool's event column does."""
     sim = bmc_sim_factory("dell-idrac8", users={USER: PASSWORD})
@@ -110,6 +146,7 @@ async def test_dell_discrete_sensors(hass: HomeAssistant, bmc_sim_factory: SimFa
     drive = _state(hass, entry, "sensor", 0x80)
     assert drive.state == "drive_fault"
     assert drive.attributes["asserted"] == ["drive_present", "drive_fault"]
+    assert await _attribute_text(hass, drive, "asserted") == "Drive present, Drive fault"
     assert drive.attributes["problem"] is True
     assert await _translated(hass, "sensor.drive_slot.state.drive_fault") == "Drive fault"
     assert _state(hass, entry, "sensor", 0x60).state == "throttled"

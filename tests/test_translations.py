@@ -228,6 +228,63 @@ def test_every_discrete_state_translated() -> None:
     assert tables > 30
 
 
+def _discrete_sensor(sensor_type: int, reading_type: int, state_mask: int = 0) -> Any:
+    from custom_components.zephyr_ipmi.ipmi.models import SdrSensor, SensorKind
+
+    return SdrSensor(
+        key="20_0_1",
+        record_id=1,
+        name="S",
+        owner=0x20,
+        lun=0,
+        number=1,
+        entity_id=0x07,
+        entity_instance=1,
+        sensor_type=sensor_type,
+        reading_type=reading_type,
+        kind=SensorKind.DISCRETE,
+        unit=None,
+        state_mask=state_mask,
+    )
+
+
+def test_every_asserted_state_translated() -> None:
+    """Every state any table can assert reads as the table names it, in the attribute of either platform.
+
+    Any table can be a binary sensor (an SDR that declares one offset of it); tables the enum sensors use
+    are in ``entity.sensor``. The ``asserted`` attribute lists state keys, which the frontend translates
+    through the entity's translation key, the table's key.
+    """
+    from custom_components.zephyr_ipmi.ipmi.discrete import discrete_view
+    from custom_components.zephyr_ipmi.ipmi.sensor_types import GENERIC_TABLES, SENSOR_TYPES
+
+    tables = {(reading_type, 0x01): table for reading_type, table in GENERIC_TABLES.items() if reading_type != 0x01} | {
+        (0x6F, code): sensor.table for code, sensor in SENSOR_TYPES.items() if sensor.table is not None
+    }
+    assert len(tables) > 40
+    for (reading_type, sensor_type), table in tables.items():
+        for state in table:
+            view = discrete_view(_discrete_sensor(sensor_type, reading_type, 1 << state.offset))
+            assert view is not None
+            assert view.binary
+            assert view.translation_key == table.key
+        names = {state.key: state.name for state in table}
+        binary = STRINGS["entity"]["binary_sensor"][table.key]
+        assert "name" not in binary, "discrete binary sensors keep the name the BMC gives them"
+        assert binary["state_attributes"]["asserted"]["state"] == names, table.key
+        if (enum := STRINGS["entity"]["sensor"].get(table.key)) is not None:
+            assert "name" not in enum
+            assert enum["state_attributes"]["asserted"]["state"] == names, table.key
+
+
+def test_discrete_strings_generated_from_the_tables() -> None:
+    """strings.json holds what scripts/discrete_strings.py writes: run it after changing a state table."""
+    from scripts.discrete_strings import dump, updated
+
+    assert updated(STRINGS) == STRINGS
+    assert dump(STRINGS) == (INTEGRATION / "strings.json").read_text(encoding="utf-8")
+
+
 def test_threshold_status_translated() -> None:
     """The status attribute of every threshold sensor (fans and the rest) is translated, with every threshold."""
     for key in ("fan", "threshold_sensor"):

@@ -158,13 +158,15 @@ class ZephyrDiscreteSensor(ZephyrSdrEntity, BinarySensorEntity):
 
     On while a state of that meaning is asserted (IPMI 2.0 Tables 42-2/42-3, see ``ipmi.discrete``); a
     power supply whose presence offset is deasserted (removed) is a problem too. The ``asserted``
-    attribute lists every asserted state's key.
+    attribute lists every asserted state's key, translated through the translation key named after the
+    state table (``power_supply``, ``physical_security``, ...); the entity keeps the name the BMC gives it.
     """
 
     def __init__(self, coordinator: ZephyrCoordinator, key: str, view: DiscreteView) -> None:
-        """Take the device class and the states that turn it on from ``view`` (the SDR's meaning)."""
+        """Take the device class, the states that turn it on and the translation key from ``view`` (the SDR's type)."""
         super().__init__(coordinator, key)
         self.view = view
+        self._attr_translation_key = view.translation_key
         device_class = view.device_class
         self._attr_device_class = BinarySensorDeviceClass(device_class) if device_class is not None else None
 
