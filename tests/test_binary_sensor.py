@@ -21,6 +21,7 @@ from custom_components.zephyr_ipmi.ipmi import IpmiConnectionError, SensorKind, 
 from .conftest import SENSORS, SNAPSHOT, ok, sdr, setup_integration, states
 
 DEVICE = "binary_sensor.supermicro_x11spm_tf"
+HEALTH_STATUSES = ("non_recoverable", "critical", "non_critical")
 
 
 @pytest.fixture
@@ -134,7 +135,10 @@ async def test_discrete_sensor_added_later(
 async def test_hardware_health(hass: HomeAssistant, mock_client: MagicMock, freezer: FrozenDateTimeFactory) -> None:
     """Hardware health is a problem while any sensor is outside its non-critical range, naming them worst first."""
     assert _state(hass, "hardware_health") == STATE_OFF
-    assert hass.states.get(f"{DEVICE}_hardware_health").attributes["sensors"] == []  # type: ignore[union-attr]
+    assert hass.states.get(f"{DEVICE}_hardware_health").attributes == {  # type: ignore[union-attr]
+        "device_class": "problem",
+        "friendly_name": "Supermicro X11SPM-TF Hardware health",
+    }
 
     readings = {
         **SNAPSHOT.readings,
@@ -149,11 +153,10 @@ async def test_hardware_health(hass: HomeAssistant, mock_client: MagicMock, free
     assert health is not None
     assert health.state == STATE_ON
     assert health.attributes["device_class"] == "problem"
-    # Only the binary sensor platform is set up here, so the sensors have no entity ids.
-    assert health.attributes["sensors"] == [
-        {"name": "FAN1", "status": "critical", "entity_id": None},
-        {"name": "CPU Temp", "status": "non_critical", "entity_id": None},
-    ]
+    # Worst status first. Only the binary sensor platform is set up here, so the sensors have no entity ids.
+    statuses = [(key, value) for key, value in health.attributes.items() if key in HEALTH_STATUSES]
+    assert statuses == [("critical", ["FAN1"]), ("non_critical", ["CPU Temp"])]
+    assert "entity_ids" not in health.attributes
 
     readings["20_0_65"] = ok(1800.0)
     readings["20_0_1"] = ok(47.0)
@@ -176,6 +179,24 @@ async def test_hardware_health_names_sensor_entities(
     await _poll(hass, freezer, timedelta(seconds=300))
     health = hass.states.get(f"{DEVICE}_hardware_health")
     assert health is not None
-    assert health.attributes["sensors"] == [
-        {"name": "FAN1", "status": "non_recoverable", "entity_id": "sensor.supermicro_x11spm_tf_fan1"}
+    assert health.attributes["non_recoverable"] == ["FAN1"]
+    assert health.attributes["entity_ids"] == ["sensor.supermicro_x11spm_tf_fan1"]
+
+    readings |= {"20_0_1": ok(91.0, SensorStatus.CRITICAL), "20_0_48": ok(13.1, SensorStatus.CRITICAL)}
+    readings |= {"20_0_66": ok(500.0, SensorStatus.NON_CRITICAL)}
+    mock_client.poll.return_value = replace(SNAPSHOT, readings=readings)
+    await _poll(hass, freezer, timedelta(seconds=300))
+    health = hass.states.get(f"{DEVICE}_hardware_health")
+    assert health is not None
+    statuses = [(key, value) for key, value in health.attributes.items() if key in HEALTH_STATUSES]
+    assert statuses == [
+        ("non_recoverable", ["FAN1"]),
+        ("critical", ["CPU Temp", "12V"]),
+        ("non_critical", ["FAN2"]),
+    ]
+    assert health.attributes["entity_ids"] == [
+        "sensor.supermicro_x11spm_tf_fan1",
+        "sensor.supermicro_x11spm_tf_cpu_temp",
+        "sensor.supermicro_x11spm_tf_12v",
+        "sensor.supermicro_x11spm_tf_fan2",
     ]

@@ -136,7 +136,7 @@ async def test_dashboard_names_entities_of_the_demo_server(hass: HomeAssistant, 
 
 
 async def test_dashboard_lists_sensors_outside_their_range(hass: HomeAssistant, bmc_sim_factory: SimFactory) -> None:
-    """The health card's template names every sensor the Hardware health sensor reports, with its reading."""
+    """The health card's template names every sensor the Hardware health sensor reports, with its status."""
     sim = bmc_sim_factory("supermicro-x11", users={USER: PASSWORD})
     entry = await _add_demo_server(hass, sim)
     dashboard = await hass.async_add_executor_job(load_yaml_dict, str(DASHBOARD))
@@ -150,4 +150,11 @@ async def test_dashboard_lists_sensors_outside_their_range(hass: HomeAssistant, 
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     lines = [line.strip() for line in content.async_render(parse_result=False).splitlines() if line.strip()]
-    assert lines == ["- **CPU Temp**: critical, 97.0 °C"]
+    assert lines == ["- **CPU Temp**: critical"]
+
+    sim.control.set_fan_failed("FAN2")
+    sim.control.tick(30)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    lines = [line.strip() for line in content.async_render(parse_result=False).splitlines() if line.strip()]
+    assert lines == ["- **FAN2**: non-recoverable", "- **CPU Temp**: critical"]

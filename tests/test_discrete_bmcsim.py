@@ -11,6 +11,7 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNA
 from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.template import Template
 from homeassistant.helpers.translation import async_get_translations
 
 from bmcsim import Simulator
@@ -77,6 +78,15 @@ async def _attribute_text(hass: HomeAssistant, state: State, attribute: str) -> 
     values = state.attributes[attribute]
     prefix = f"component.{entry.platform}.entity.{entry.domain}.{entry.translation_key}.state_attributes.{attribute}"
     return ", ".join(translations.get(f"{prefix}.state.{value}", str(value)) for value in values)
+
+
+async def _attribute_name(hass: HomeAssistant, state: State, attribute: str) -> str:
+    """An attribute's name as the frontend shows it, looked up by the entity's translation key (fails without one)."""
+    entry = er.async_get(hass).async_get(state.entity_id)
+    assert entry is not None
+    translations = await async_get_translations(hass, "en", "entity", [DOMAIN])
+    key = f"{entry.domain}.{entry.translation_key}.state_attributes.{attribute}.name"
+    return str(translations[f"component.{entry.platform}.entity.{key}"])
 
 
 async def test_asserted_states_read_as_words(hass: HomeAssistant, bmc_sim_factory: SimFactory) -> None:
@@ -185,7 +195,8 @@ async def test_hardware_health(hass: HomeAssistant, bmc_sim_factory: SimFactory)
     sim = bmc_sim_factory("dell-idrac8", users={USER: PASSWORD})
     entry = await _add(hass, sim)
     health = _state(hass, entry, "binary_sensor", "hardware_health")
-    assert (health.state, health.attributes["sensors"]) == (STATE_OFF, [])
+    assert health.state == STATE_OFF
+    assert {"non_recoverable", "critical", "non_critical", "entity_ids"}.isdisjoint(health.attributes)
     assert await _translated(hass, "binary_sensor.hardware_health.name") == "Hardware health"
 
     sim.control.set_fan_failed("Fan2")
@@ -198,7 +209,19 @@ async def test_hardware_health(hass: HomeAssistant, bmc_sim_factory: SimFactory)
     assert await _translated(hass, "sensor.threshold_sensor.state_attributes.status.state.critical") == "Critical"
     health = _state(hass, entry, "binary_sensor", "hardware_health")
     assert health.state == STATE_ON
-    assert health.attributes["sensors"] == [{"name": "Fan2", "status": "critical", "entity_id": fan2.entity_id}]
+    assert (health.attributes["critical"], health.attributes["entity_ids"]) == (["Fan2"], [fan2.entity_id])
+    assert await _attribute_name(hass, health, "critical") == "Critical"
+    assert await _attribute_name(hass, health, "entity_ids") == "Sensor entities"
+    # Usable in automations: a condition on a sensor's name, and the readings through the entity ids.
+    condition = Template(f"{{{{ 'Fan2' in (state_attr('{health.entity_id}', 'critical') or []) }}}}", hass)
+    assert condition.async_render() is True
+    readings = Template(
+        f"{{% for e in state_attr('{health.entity_id}', 'entity_ids') %}}"
+        "{{ states(e) }} {{ state_attr(e, 'unit_of_measurement') }} ({{ state_attr(e, 'status') }})"
+        "{% endfor %}",
+        hass,
+    )
+    assert readings.async_render(parse_result=False) == "0.0 rpm (critical)"
     assert _state(hass, entry, "sensor", 0x75).state == "redundancy_lost"
 
     sim.control.set_fan_failed("Fan2", False)

@@ -256,9 +256,9 @@ async def test_add_bmc_and_every_sensor_matches_ipmitool(
     # FAN1 below its lower critical threshold makes the BMC's hardware health a problem, naming FAN1.
     health = _state(hass, entry, "binary_sensor", "hardware_health")
     assert health.state == STATE_ON
-    assert health.attributes["sensors"] == [
-        {"name": "FAN1", "status": "critical", "entity_id": _sensor_state(hass, entry, "FAN1").entity_id}
-    ]
+    assert health.attributes["critical"] == ["FAN1"]
+    assert health.attributes["entity_ids"] == [_sensor_state(hass, entry, "FAN1").entity_id]
+    assert "non_recoverable" not in health.attributes
 
     # Adding the same BMC again is refused, and the check's login/logout leaves the entry's session alone: the BMC
     # still counts it (plus ipmitool's own), and the next poll needs no new login.

@@ -111,8 +111,10 @@ class ZephyrChassisPowerSensor(ZephyrEntity, BinarySensorEntity):
 class ZephyrHardwareHealthSensor(ZephyrEntity, BinarySensorEntity):
     """A problem while any threshold sensor of the BMC is outside its non-critical range.
 
-    Its ``sensors`` attribute lists the offending sensors: name as the BMC names it, threshold
-    status (non_critical, critical, non_recoverable) and the entity id when the sensor has one.
+    Its attributes name the offending sensors, worst threshold status first: ``non_recoverable``,
+    ``critical`` and ``non_critical`` each list the names (as the BMC names them) of the sensors with
+    that status, and ``entity_ids`` the entity ids of the offending sensors that have one. An attribute
+    is present only while it lists something. Attribute names are translated; values are plain names.
     """
 
     _attr_device_class = BinarySensorDeviceClass.PROBLEM
@@ -142,15 +144,19 @@ class ZephyrHardwareHealthSensor(ZephyrEntity, BinarySensorEntity):
     @property
     @override
     def extra_state_attributes(self) -> dict[str, Any]:
-        """Return the offending sensors, worst first."""
+        """Return the offending sensors' names under their status, worst status first, and their entity ids."""
         registry = er.async_get(self.hass)
         bmc_id = self.coordinator.config_entry.unique_id or self.coordinator.identity.unique_id
         order = list(SensorStatus)
-        sensors = []
+        attributes: dict[str, Any] = {}
+        entity_ids: list[str] = []
         for key, name, status in sorted(self._offending(), key=lambda item: -order.index(item[2])):
-            entity_id = registry.async_get_entity_id("sensor", DOMAIN, f"{bmc_id}_{key}")
-            sensors.append({"name": name, "status": status.value, "entity_id": entity_id})
-        return {"sensors": sensors}
+            attributes.setdefault(status.value, []).append(name)
+            if (entity_id := registry.async_get_entity_id("sensor", DOMAIN, f"{bmc_id}_{key}")) is not None:
+                entity_ids.append(entity_id)
+        if entity_ids:
+            attributes["entity_ids"] = entity_ids
+        return attributes
 
 
 class ZephyrDiscreteSensor(ZephyrSdrEntity, BinarySensorEntity):
