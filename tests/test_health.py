@@ -273,6 +273,30 @@ async def test_power_supply_failure_and_ac_lost(hass: HomeAssistant, bmc_sim_fac
         await _unload_all(hass)
 
 
+async def test_predictive_failure_and_lost_redundancy(hass: HomeAssistant, bmc_sim_factory: SimFactory) -> None:
+    sim = _sim(bmc_sim_factory, "dell-idrac8")
+    events = async_capture_events(hass, EVENT_ALERT)
+    entry = await _add(hass, sim, {CONF_ALERT_COOLDOWN: 0})
+    try:
+        sim.control.set_sensor_states(sensor="PS1 Status", states=0b101)  # present, predictive failure
+        sim.control.set_sensor_states(sensor="PS Redundancy", states=0b10)  # redundancy lost
+        await _poll(hass, entry)
+        await _poll(hass, entry)
+        assert sorted(_alerts(events)) == [
+            ("psu_predictive_failure", False, "warning", "PS1 Status"),
+            ("psu_redundancy_lost", False, "critical", "PS Redundancy"),
+        ]
+        sim.control.set_sensor_states(sensor="PS1 Status", states=0b1)
+        sim.control.set_sensor_states(sensor="PS Redundancy", states=0b1)  # fully redundant
+        await _poll(hass, entry)
+        assert sorted(_alerts(events)[2:]) == [
+            ("psu_predictive_failure", True, "warning", "PS1 Status"),
+            ("psu_redundancy_lost", True, "critical", "PS Redundancy"),
+        ]
+    finally:
+        await _unload_all(hass)
+
+
 async def test_memory_errors_end_after_a_quiet_cooldown(
     hass: HomeAssistant, bmc_sim_factory: SimFactory, clock: Clock
 ) -> None:
