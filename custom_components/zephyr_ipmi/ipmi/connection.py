@@ -11,7 +11,10 @@ import threading
 from .errors import IpmiClientClosedError, IpmiConnectionError, IpmiWrongBmcError
 from .identity import check_identity, read_identity
 from .models import BmcIdentity
-from .session import LanplusSession
+from .session import LanplusSession, time_bound
+
+#: Longest a login with its identity check may take (s): the config flow answers within about this long.
+CONNECT_TIMEOUT = 15.0
 
 
 class BmcConnection:
@@ -49,12 +52,13 @@ class BmcConnection:
     def ensure(self) -> BmcIdentity:
         """Log in when there is no live session and check who answers; return the BMC's identity.
 
-        Every new login checks the identity against the one first read (``identity.check_identity``):
+        Bounded to ``CONNECT_TIMEOUT`` s (the login alone to ``session.LOGIN_TIMEOUT``). Every new login
+        checks the identity against the one first read (``identity.check_identity``):
         another BMC raises ``IpmiWrongBmcError`` after logging out. A closed connection raises
         ``IpmiClientClosedError``; a failed login the session's errors (``IpmiAuthError``,
         ``IpmiConnectionError`` …).
         """
-        with self._login_lock:
+        with self._login_lock, time_bound(CONNECT_TIMEOUT):
             # Read before the closed check: a close after the check then shows as a close during the login.
             closes = self.session.closes
             if self._closed:
