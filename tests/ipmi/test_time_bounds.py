@@ -146,7 +146,7 @@ def test_answers_with_another_session_id_fail_the_poll_in_bounded_time(
         assert client.poll().readings
         tampering.set()
         _fails_within(client.poll, LOGIN_BOUND)
-        # The next poll logs in again (its answers tampered too): bounded as well.
+        # The next poll logs in again; Set Session Privilege's answer is tampered too: bounded as well.
         _fails_within(client.poll, LOGIN_BOUND)
         tampering.clear()
         assert client.poll().readings

@@ -254,8 +254,20 @@ def _install_pyghmi_workarounds() -> None:
                 return
             timedout(self)
 
+        # A retransmission inside the login's Set Session Privilege logs in again from within that request,
+        # whose nested request then waits for the outer one's "in command" time (10 s and more) without
+        # running any timer: past the deadline that wait ends, so the timer above can end the login.
+        isincommand = pyghmi_session.Session._isincommand
+
+        def _isincommand(self: Any) -> Any:
+            deadline = getattr(self, "zephyr_login_deadline", None)
+            if deadline is not None and self.logging and time.monotonic() >= deadline:
+                return 0
+            return isincommand(self)
+
         pyghmi_session.Session.login = _login
         pyghmi_session.Session._timedout = _timedout
+        pyghmi_session.Session._isincommand = _isincommand
 
 
 _HOLDERS_LOCK = threading.Lock()
