@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Generator
 from contextlib import nullcontext
 from pathlib import Path
-from unittest.mock import MagicMock, patch
+from unittest.mock import MagicMock, PropertyMock, patch
 
 import pytest
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME, Platform
@@ -28,6 +28,7 @@ from custom_components.zephyr_ipmi.ipmi import (
     SensorStatus,
 )
 from custom_components.zephyr_ipmi.ipmi.models import Conversion
+from custom_components.zephyr_ipmi.ipmi.vendors import Capabilities
 from tests.delivery_helpers import sink  # noqa: F401 - shared fixture
 from tests.peers.fixtures import ipmi_sim_peer, pyghmi_io_thread  # noqa: F401 - shared fixtures
 
@@ -195,12 +196,19 @@ async def mock_config_entry(hass: HomeAssistant) -> MockConfigEntry:
     )
 
 
+MONITORING_ONLY = Capabilities(vendor="generic", fan_control=False, fan_control_reason="generic_monitoring_only")
+
+
 @pytest.fixture
 def mock_client() -> Generator[MagicMock]:
-    """Patch BmcClient everywhere it is built; return the one fake client instance."""
+    """Patch BmcClient everywhere it is built; return the one fake client instance.
+
+    Its fan controller is a fake of a BMC without fan or power control (fan control is tested against bmcsim).
+    """
     with (
         patch("custom_components.zephyr_ipmi.BmcClient", autospec=True) as client_class,
         patch("custom_components.zephyr_ipmi.config_flow.BmcClient", new=client_class),
+        patch("custom_components.zephyr_ipmi.fan_control.FanController", autospec=True) as controller_class,
     ):
         client: MagicMock = client_class.return_value
         client.connect.return_value = IDENTITY
@@ -208,7 +216,24 @@ def mock_client() -> Generator[MagicMock]:
         client.sensors.return_value = list(SENSORS)
         client.check_sdr.return_value = False
         client.poll.return_value = SNAPSHOT
+        controller = controller_class.return_value
+        controller.probe.return_value = MONITORING_ONLY
+        controller.capabilities = MONITORING_ONLY
+        controller.holding = False
+        controller.lost = False
+        controller.persisted.return_value = {"version": 1, "holding": False, "baseline": None}
         yield client
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create entities that start disabled (destructive power buttons, single fans) as enabled."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield
 
 
 @pytest.fixture

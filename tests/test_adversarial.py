@@ -756,7 +756,8 @@ async def test_power_off_sensors_unavailable_but_kept(hass: HomeAssistant, bmc_s
         assert _sensor(hass, entry, sim, "FAN1").state == STATE_UNAVAILABLE
         assert float(_sensor(hass, entry, sim, "VBAT").state) == sim.control.sensor("VBAT")["value"]
         registry = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-        assert sum(e.domain == "sensor" for e in registry) == len(names) + 2  # + DCMI power and energy
+        # + DCMI power and energy, and the Fan control status.
+        assert sum(e.domain == "sensor" for e in registry) == len(names) + 3
     finally:
         await _unload_all(hass)
 
@@ -1217,7 +1218,7 @@ async def test_options_flow_interval_is_applied(hass: HomeAssistant, bmc_sim_fac
         result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: 10.0})
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()
-        assert entry.options == {CONF_SCAN_INTERVAL: 10}
+        assert entry.options == {CONF_SCAN_INTERVAL: 10, "allow_non_admin_control": False}
         assert _coordinator(entry).update_interval == timedelta(seconds=10)
         sim.control.set_temperature("CPU Temp", 81)
         async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=11))

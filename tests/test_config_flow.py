@@ -375,20 +375,33 @@ async def test_reconfigure_flow_unreadable_credentials(hass: HomeAssistant, mock
 
 
 async def test_options_flow(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> None:
-    """The scan interval defaults to 300 s and is saved as whole seconds."""
+    """The scan interval defaults to 300 s and is saved as whole seconds; non-admin control is off by default."""
     mock_config_entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
     result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "polling"
-    (key,) = result["data_schema"].schema
-    assert key.description == {"suggested_value": 300}
+    suggested = {str(key): key.description for key in result["data_schema"].schema}
+    assert suggested == {
+        CONF_SCAN_INTERVAL: {"suggested_value": 300},
+        "allow_non_admin_control": {"suggested_value": False},
+    }
 
     result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: 60.0})
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert mock_config_entry.options == {CONF_SCAN_INTERVAL: 60}
+    assert mock_config_entry.options == {CONF_SCAN_INTERVAL: 60, "allow_non_admin_control": False}
     assert isinstance(mock_config_entry.options[CONF_SCAN_INTERVAL], int)
+
+    # The form shows the saved values the next time.
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: 60, "allow_non_admin_control": True}
+    )
+    assert mock_config_entry.options == {CONF_SCAN_INTERVAL: 60, "allow_non_admin_control": True}
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    suggested = {str(key): key.description for key in result["data_schema"].schema}
+    assert suggested["allow_non_admin_control"] == {"suggested_value": True}
 
 
 @pytest.mark.parametrize("value", [9, 3601, 12.5])
@@ -404,13 +417,13 @@ async def test_options_flow_range(hass: HomeAssistant, mock_config_entry: MockCo
     assert result["errors"] == {CONF_SCAN_INTERVAL: "scan_interval_out_of_range"}
     # The message's numbers are whole seconds, as the field takes them.
     assert result["description_placeholders"] == {"min": "10", "max": "3600"}
-    (key,) = result["data_schema"].schema
-    assert key.description == {"suggested_value": value}
+    suggested = {str(key): key.description for key in result["data_schema"].schema}
+    assert suggested[CONF_SCAN_INTERVAL] == {"suggested_value": value}
     assert mock_config_entry.options == {}
 
     result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_SCAN_INTERVAL: 3600})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert mock_config_entry.options == {CONF_SCAN_INTERVAL: 3600}
+    assert mock_config_entry.options == {CONF_SCAN_INTERVAL: 3600, "allow_non_admin_control": False}
 
 
 async def test_options_flow_refuses_what_is_no_number(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> None:

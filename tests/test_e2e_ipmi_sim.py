@@ -196,14 +196,14 @@ async def test_add_bmc_and_every_sensor_matches_ipmitool(
     assert device.name == entry.title
 
     # A sensor for every threshold SDR sensor, a binary sensor for connectivity, chassis power, hardware
-    # health, the chassis intrusion switch and each power supply of the shared record. No DCMI power or
-    # energy: the BMC does not answer DCMI.
+    # health, the chassis intrusion switch and each power supply of the shared record, and the Fan control
+    # status. No DCMI power or energy: the BMC does not answer DCMI.
     entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
     by_domain: dict[str, set[str]] = {}
     for entity in entities:
         assert entity.device_id == device.id
         by_domain.setdefault(entity.domain, set()).add(entity.unique_id.removeprefix(f"{guid}_"))
-    assert by_domain["sensor"] == {_sensor_key(sensor.number) for sensor in BOARD.analog}
+    assert by_domain["sensor"] == {_sensor_key(sensor.number) for sensor in BOARD.analog} | {"fan_control"}
     assert by_domain["binary_sensor"] == {
         "connectivity",
         "chassis_power",
@@ -279,8 +279,9 @@ async def test_add_bmc_and_every_sensor_matches_ipmitool(
     client = entry.runtime_data.client
     sensors = len(_coordinator(entry).sensors)
     # Identity (Get Device ID, GUID, FRU area info) + SDR Repository Info + one poll (sensors, chassis, DCMI)
-    # + the health check's Get SEL Info (the SEL position was saved before the reload).
-    assert client.request_count <= 3 + 1 + sensors + 2 + 1
+    # + the health check's Get SEL Info (the SEL position was saved before the reload) + what fan control's
+    # read-only probe asks (3 requests for this BMC, which offers no fan control).
+    assert client.request_count <= 3 + 1 + sensors + 2 + 1 + 3
     assert float(_sensor_state(hass, entry, "CPU Temp").state) == 73.0
     assert float(_sensor_state(hass, entry, "FAN3").state) == 1200.0
 

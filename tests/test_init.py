@@ -145,7 +145,8 @@ async def test_options_change_reloads(
 
     assert init_integration.state is ConfigEntryState.LOADED
     assert init_integration.runtime_data.coordinator.update_interval == timedelta(seconds=30)
-    assert mock_client.connect.call_count == 2
+    # Each setup checks the BMC's identity twice: for fan control (first) and for polling.
+    assert mock_client.connect.call_count == 4
     mock_client.close.assert_called_once_with()
     assert init_integration.unique_id == GUID
 

@@ -161,16 +161,15 @@ DEFECTS: list[tuple[str, Callable[[Path], None], str, str]] = [
     ),
     (
         "service without services.yaml",
-        lambda r: (r / "custom_components/zephyr_ipmi/services.py").write_text(
-            "def setup(hass):\n    hass.services.async_register('zephyr_ipmi', 'set_fan_mode', None)\n"
-        ),
+        lambda r: (r / "custom_components/zephyr_ipmi/services.yaml").unlink(),
         "services",
         "no services.yaml",
     ),
     (
         "service without translation or icon",
         lambda r: (r / "custom_components/zephyr_ipmi/services.yaml").write_text(
-            "set_fan_mode:\n  fields:\n    mode:\n      required: true\n      selector:\n        text:\n"
+            (r / "custom_components/zephyr_ipmi/services.yaml").read_text()
+            + "\nclear_fan_curve:\n  fields:\n    mode:\n      required: true\n      selector:\n        text:\n"
         ),
         "services",
         "no icon in icons.json",

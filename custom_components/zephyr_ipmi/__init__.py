@@ -1,4 +1,4 @@
-"""Zephyr IPMI: monitor server BMCs over IPMI 2.0 (RMCP+, lanplus)."""
+"""Zephyr IPMI: monitor server BMCs over IPMI 2.0 (RMCP+, lanplus) and control their fans and power."""
 
 from __future__ import annotations
 
@@ -25,22 +25,33 @@ from .delivery import (
     async_unload_channels_entry,
     is_channels_entry,
 )
+from .fan_control import ZephyrControlCoordinator, async_remove_control
 from .health import HealthMonitor, async_remove_health
 from .ipmi import BmcClient
 from .issues import async_delete_wrong_bmc_issue
+from .services import async_setup_services
 
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.FAN,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Start alert delivery (routing and the outbox), which serves every entry."""
+    """Start alert delivery (routing and the outbox), which serves every entry, and register the actions."""
     await async_setup_delivery(hass)
+    async_setup_services(hass)
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> bool:
-    """Connect to the BMC, read its SDR and first poll, then set up the platforms."""
+    """Connect to the BMC, hand back fan control left over from a crash, read its SDR, set up the platforms."""
     if is_channels_entry(entry):
         return await async_setup_channels_entry(hass, entry)
     try:
@@ -56,7 +67,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> bo
         sdr_cache_dir=Path(hass.config.path(STORAGE_DIR, SDR_CACHE_DIR)),
     )
     coordinator = ZephyrCoordinator(hass, entry, client)
+    control = ZephyrControlCoordinator(hass, entry, client)
     try:
+        # Fan control first: after a crash, the fans go back to the BMC before anything else is asked.
+        await control.async_config_entry_first_refresh()
         await coordinator.async_config_entry_first_refresh()
     except BaseException:
         # Each setup retry builds a new client; log out so retries do not use up the BMC's sessions.
@@ -65,28 +79,33 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> bo
 
     health = HealthMonitor(hass, entry, coordinator)
     await health.async_load()
-    entry.runtime_data = ZephyrRuntimeData(client=client, coordinator=coordinator, health=health)
+    entry.runtime_data = ZephyrRuntimeData(client=client, coordinator=coordinator, control=control, health=health)
 
-    async def _async_close_on_stop(_: Event) -> None:
-        """Log out when Home Assistant stops, so the BMC frees the session at once."""
+    async def _async_stop(_: Event) -> None:
+        """Hand fan control back and log out when Home Assistant stops, so the BMC frees the session at once."""
+        await control.async_hand_back("stop")
         await hass.async_add_executor_job(client.close)
 
-    entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_close_on_stop))
+    entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_stop))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     health.async_start()
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> bool:
-    """Unload the platforms and log out of the BMC."""
+    """Hand fan control back to the BMC, unload the platforms and log out."""
     if is_channels_entry(entry):
         return await async_unload_channels_entry(hass, entry)
+    # First, whatever happens next: an entry being unloaded (or reloaded, or removed) supervises nothing.
+    await entry.runtime_data.control.async_hand_back("unload")
     if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         await hass.async_add_executor_job(entry.runtime_data.client.close)
     return unloaded
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> None:
-    """Clear the entry's repair issues and saved health state when the entry is deleted."""
+    """Clear the entry's repair issues and health state, and its control state unless a hand-back is owed."""
     async_delete_wrong_bmc_issue(hass, entry)
     await async_remove_health(hass, entry.entry_id)
+    if not is_channels_entry(entry):
+        await async_remove_control(hass, entry)

@@ -9,6 +9,7 @@ from typing import Any, override
 from homeassistant.components.binary_sensor import (  # type: ignore[attr-defined]
     BinarySensorDeviceClass,
     BinarySensorEntity,
+    BinarySensorEntityDescription,
 )
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
@@ -19,11 +20,19 @@ from .const import DOMAIN
 from .coordinator import ZephyrConfigEntry, ZephyrCoordinator
 from .delivery import is_channels_entry
 from .delivery.entities import ZephyrDeliveryProblemSensor, async_add_channel_entities
-from .entity import ZephyrEntity, ZephyrSdrEntity, async_add_entities_as_they_appear
+from .entity import ZephyrDescribedEntity, ZephyrEntity, ZephyrSdrEntity, async_add_entities_as_they_appear
+from .fan_control import STATUS_LOST, ZephyrControlCoordinator
 from .ipmi import SensorStatus
 from .ipmi.discrete import DiscreteView, discrete_view
 
 PARALLEL_UPDATES = 0
+
+FAN_CONTROL_LOST = BinarySensorEntityDescription(
+    key="fan_control_lost",
+    translation_key="fan_control_lost",
+    device_class=BinarySensorDeviceClass.PROBLEM,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
 
 
 async def async_setup_entry(
@@ -59,6 +68,10 @@ async def async_setup_entry(
         return [ZephyrDiscreteSensor(coordinator, key, view)] if view is not None else []
 
     async_add_entities_as_they_appear(entry, async_add_entities, keys, build)
+
+    control = entry.runtime_data.control
+    if control.capabilities is not None and control.capabilities.fan_control:
+        async_add_entities([ZephyrFanControlLostSensor(entry, control, FAN_CONTROL_LOST)])
 
 
 class ZephyrConnectivitySensor(ZephyrEntity, BinarySensorEntity):
@@ -188,3 +201,13 @@ class ZephyrDiscreteSensor(ZephyrSdrEntity, BinarySensorEntity):
         """Return the keys of the asserted states (IPMI 2.0 Table 42-2/42-3), in offset order."""
         reading = self.reading
         return {"asserted": [state.key for state in self.view.asserted(reading.states if reading else 0)]}
+
+
+class ZephyrFanControlLostSensor(ZephyrDescribedEntity[ZephyrControlCoordinator], BinarySensorEntity):
+    """On after the BMC kept taking fan control back and Zephyr handed the fans to it (see the repair issue)."""
+
+    @property
+    @override
+    def is_on(self) -> bool:
+        """Return whether fan control was lost."""
+        return self.coordinator.status == STATUS_LOST

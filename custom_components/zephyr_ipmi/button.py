@@ -1,22 +1,125 @@
-"""Buttons of Zephyr IPMI: *Send test alert* on each notification channel."""
+"""Buttons of Zephyr IPMI: server power (Chassis Control, IPMI 2.0 §28.3) and chassis identify (§28.5).
+
+Power off, power cycle and hard reset act at once, without the operating system: they start disabled.
+Every press goes through the core's write gate and is audited. The notification channels entry gets a
+*Send test alert* button per channel instead.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import override
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.components.button.const import ButtonDeviceClass
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .coordinator import ZephyrConfigEntry
+from .delivery import is_channels_entry
 from .delivery.entities import ZephyrSendTestAlertButton, async_add_channel_entities
+from .entity import ZephyrControlEntity
+from .helpers import zephyr_action
+from .ipmi.control import ChassisAction, FanController
+from .ipmi.vendors import Capabilities
 
-PARALLEL_UPDATES = 0
+PARALLEL_UPDATES = 1
+
+IDENTIFY_SECONDS = 15
+"""How long the chassis identify LED blinks after a press (s)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZephyrButtonEntityDescription(ButtonEntityDescription):
+    """Describes a button of the BMC: what a press sends, and whether the BMC has it."""
+
+    exists_fn: Callable[[Capabilities], bool]
+    press_fn: Callable[[FanController, str], object]
+
+
+def _chassis(action: ChassisAction) -> Callable[[FanController, str], object]:
+    """Return a press that sends Chassis Control ``action``."""
+    return lambda controller, actor: controller.chassis_control(action, actor=actor)
+
+
+DESCRIPTIONS = (
+    ZephyrButtonEntityDescription(
+        key="power_on",
+        translation_key="power_on",
+        exists_fn=lambda caps: caps.power_control,
+        press_fn=_chassis(ChassisAction.POWER_ON),
+    ),
+    ZephyrButtonEntityDescription(
+        key="soft_shutdown",
+        translation_key="soft_shutdown",
+        exists_fn=lambda caps: caps.power_control,
+        press_fn=_chassis(ChassisAction.SOFT_SHUTDOWN),
+    ),
+    ZephyrButtonEntityDescription(
+        key="power_off",
+        translation_key="power_off",
+        entity_registry_enabled_default=False,
+        exists_fn=lambda caps: caps.power_control,
+        press_fn=_chassis(ChassisAction.POWER_OFF),
+    ),
+    ZephyrButtonEntityDescription(
+        key="power_cycle",
+        translation_key="power_cycle",
+        device_class=ButtonDeviceClass.RESTART,
+        entity_registry_enabled_default=False,
+        exists_fn=lambda caps: caps.power_control,
+        press_fn=_chassis(ChassisAction.POWER_CYCLE),
+    ),
+    ZephyrButtonEntityDescription(
+        key="hard_reset",
+        translation_key="hard_reset",
+        device_class=ButtonDeviceClass.RESTART,
+        entity_registry_enabled_default=False,
+        exists_fn=lambda caps: caps.power_control,
+        press_fn=_chassis(ChassisAction.HARD_RESET),
+    ),
+    ZephyrButtonEntityDescription(
+        key="identify",
+        device_class=ButtonDeviceClass.IDENTIFY,
+        entity_category=EntityCategory.CONFIG,
+        exists_fn=lambda caps: caps.identify,
+        press_fn=lambda controller, actor: controller.identify(IDENTIFY_SECONDS, actor=actor),
+    ),
+)
 
 
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: ConfigEntry[Any],
+    entry: ZephyrConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the *Send test alert* button of each channel; only the notification channels entry sets this platform up."""
-    async_add_channel_entities(entry, async_add_entities, ZephyrSendTestAlertButton)
+    """Add the power and identify buttons the BMC offers (the channels entry: its test alert buttons)."""
+    if is_channels_entry(entry):
+        async_add_channel_entities(entry, async_add_entities, ZephyrSendTestAlertButton)
+        return
+    control = entry.runtime_data.control
+    if (caps := control.capabilities) is None:
+        return
+    async_add_entities(
+        ZephyrButton(entry, control, description) for description in DESCRIPTIONS if description.exists_fn(caps)
+    )
+
+
+class ZephyrButton(ZephyrControlEntity, ButtonEntity):
+    """A power or identify button; available while the BMC answers and the session may write."""
+
+    entity_description: ZephyrButtonEntityDescription
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Available while the BMC answers and the session has more than the User privilege."""
+        return self.coordinator.last_update_success and not self.coordinator.user_privilege
+
+    @override
+    @zephyr_action
+    def async_press(self, controller: FanController, actor: str) -> object:
+        """Send the button's request through the write gate (blocking; the decorator runs it in the executor)."""
+        return self.entity_description.press_fn(controller, actor)

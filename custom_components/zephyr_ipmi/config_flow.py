@@ -19,6 +19,7 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SCAN_I
 from homeassistant.core import callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -32,6 +33,7 @@ from homeassistant.helpers.selector import (
 )
 
 from .const import (
+    CONF_ALLOW_NON_ADMIN,
     CONF_ALERT_COOLDOWN,
     CONF_CPU_TEMPERATURE_CRITICAL,
     CONF_CPU_TEMPERATURE_WARNING,
@@ -96,6 +98,7 @@ OPTIONS_SCHEMA = probatio.Schema(
                 unit_of_measurement="s",
             )
         ),
+        probatio.Required(CONF_ALLOW_NON_ADMIN, default=False): BooleanSelector(),
     }
 )
 
@@ -347,13 +350,22 @@ class ZephyrOptionsFlow(OptionsFlowWithReload):
     async def async_step_polling(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the scan interval: whole seconds from MIN_SCAN_INTERVAL to MAX_SCAN_INTERVAL."""
         errors: dict[str, str] = {}
+        options = self.config_entry.options
         if user_input is not None:
             seconds: float = user_input[CONF_SCAN_INTERVAL]
             if seconds.is_integer() and MIN_SCAN_INTERVAL <= seconds <= MAX_SCAN_INTERVAL:
-                return self._save({CONF_SCAN_INTERVAL: int(seconds)})
+                return self._save(
+                    {
+                        CONF_SCAN_INTERVAL: int(seconds),
+                        CONF_ALLOW_NON_ADMIN: bool(user_input.get(CONF_ALLOW_NON_ADMIN, False)),
+                    }
+                )
             errors[CONF_SCAN_INTERVAL] = "scan_interval_out_of_range"
         else:
-            user_input = {CONF_SCAN_INTERVAL: self.config_entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)}
+            user_input = {
+                CONF_SCAN_INTERVAL: options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL),
+                CONF_ALLOW_NON_ADMIN: options.get(CONF_ALLOW_NON_ADMIN, False),
+            }
         return self.async_show_form(
             step_id="polling",
             data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, user_input),

@@ -34,3 +34,19 @@ CONF_TEMPERATURE_WARNING: Final = "temperature_warning"
 CONF_TEMPERATURE_CRITICAL: Final = "temperature_critical"
 CONF_SENSOR_LIMITS: Final = "sensor_limits"
 """Options key of the per-sensor monitoring limits: SdrSensor.key → {"warning_high": …, "critical_low": …}."""
+
+CONTROL_INTERVAL: Final = timedelta(seconds=30)
+"""How often fan control is supervised: fan mode and zone duties read back, reverts and hand-backs checked."""
+
+CONF_ALLOW_NON_ADMIN: Final = "allow_non_admin_control"
+"""Option: let Home Assistant users without administrator rights use the fan and power entities."""
+
+CONTROL_STORE_VERSION: Final = 1
+CONTROL_STORE_KEY: Final = "zephyr_ipmi.control"
+"""Prefix of the per-BMC storage file holding fan control state (to hand back after a crash) and the audit trail."""
+
+AUDIT_LIMIT: Final = 500
+"""Audit entries kept per BMC (oldest dropped first)."""
+
+EVENT_AUDIT: Final = "zephyr_ipmi_audit"
+"""Event fired for each audited write (or option change); the logbook shows it."""

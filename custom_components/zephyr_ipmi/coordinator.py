@@ -32,15 +32,17 @@ from .ipmi import (
 from .issues import async_create_wrong_bmc_issue, async_delete_wrong_bmc_issue
 
 if TYPE_CHECKING:
+    from .fan_control import ZephyrControlCoordinator
     from .health import HealthMonitor
 
 
 @dataclass(kw_only=True)
 class ZephyrRuntimeData:
-    """What a loaded config entry holds: the BMC's client, its coordinator and its health alerts."""
+    """What a loaded config entry holds: the BMC's client, its poll and control coordinators, its health alerts."""
 
     client: BmcClient
     coordinator: ZephyrCoordinator
+    control: ZephyrControlCoordinator
     health: HealthMonitor | None = None
 
 

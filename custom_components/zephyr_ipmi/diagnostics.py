@@ -1,4 +1,4 @@
-"""Diagnostics of Zephyr IPMI: the entry, the BMC's identity and SDR, the last snapshot, recent polls, alerts."""
+"""Diagnostics of Zephyr IPMI: the entry, the BMC's identity and SDR, the last snapshot, recent polls, alerts, fan control."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from homeassistant.core import HomeAssistant
 from .coordinator import ZephyrConfigEntry
 from .delivery import is_channels_entry
 from .delivery.diagnostics import async_get_channels_diagnostics
+from .fan_control import control_diagnostics
 
 TO_REDACT = {CONF_HOST, CONF_PASSWORD, CONF_USERNAME, "guid", "serial", "mac", "placeholder_guid"}
 
@@ -32,4 +33,5 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: ZephyrC
         "polls": [asdict(poll) for poll in coordinator.polls],
         "energy_kwh": coordinator.energy_kwh,
         "health": None if (health := entry.runtime_data.health) is None else health.diagnostics(),
+        "control": control_diagnostics(entry.runtime_data.control),
     }

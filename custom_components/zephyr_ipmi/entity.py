@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any, override
 
 from homeassistant.const import CONF_HOST
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
 from yarl import URL
 
 from .const import DOMAIN
 from .coordinator import ZephyrConfigEntry, ZephyrCoordinator
-from .ipmi import SensorReading
+from .fan_control import ControlData, ZephyrControlCoordinator
+from .ipmi import BmcIdentity, SensorReading
+from .ipmi.control import FanState
+
+
+def bmc_device_info(entry: ZephyrConfigEntry, identity: BmcIdentity) -> DeviceInfo:
+    """Return the device of one BMC: manufacturer, model, serial number, firmware and its web interface."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, entry.unique_id or identity.unique_id)},
+        name=entry.title,
+        manufacturer=identity.manufacturer,
+        model=identity.model or f"Product 0x{identity.product_id:04X}",
+        sw_version=identity.firmware,
+        serial_number=identity.serial,
+        configuration_url=str(URL.build(scheme="https", host=entry.data[CONF_HOST])),
+    )
 
 
 class ZephyrEntity(CoordinatorEntity[ZephyrCoordinator]):
@@ -27,17 +43,45 @@ class ZephyrEntity(CoordinatorEntity[ZephyrCoordinator]):
         super().__init__(coordinator)
         entry = coordinator.config_entry
         identity = coordinator.identity
-        bmc_id = entry.unique_id or identity.unique_id
-        self._attr_unique_id = f"{bmc_id}_{key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, bmc_id)},
-            name=entry.title,
-            manufacturer=identity.manufacturer,
-            model=identity.model or f"Product 0x{identity.product_id:04X}",
-            sw_version=identity.firmware,
-            serial_number=identity.serial,
-            configuration_url=str(URL.build(scheme="https", host=entry.data[CONF_HOST])),
-        )
+        self._attr_unique_id = f"{entry.unique_id or identity.unique_id}_{key}"
+        self._attr_device_info = bmc_device_info(entry, identity)
+
+
+class ZephyrDescribedEntity[CoordinatorT: DataUpdateCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
+    """An entity of one BMC's device, described by an entity description, fed by any of the BMC's coordinators.
+
+    The unique id is ``<BMC unique id>_<description key>``.
+    """
+
+    _attr_has_entity_name = True
+
+    def __init__(self, entry: ZephyrConfigEntry, coordinator: CoordinatorT, description: EntityDescription) -> None:
+        """Attach the entity to the BMC's device."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        identity = entry.runtime_data.coordinator.identity
+        self._attr_unique_id = f"{entry.unique_id or identity.unique_id}_{description.key}"
+        self._attr_device_info = bmc_device_info(entry, identity)
+
+
+class ZephyrControlEntity(ZephyrDescribedEntity[ZephyrControlCoordinator]):
+    """An entity that changes the BMC (fans, power); available while fan control is read and allowed."""
+
+    @property
+    def control(self) -> ControlData:
+        """Return what the control coordinator read last."""
+        return self.coordinator.data
+
+    @property
+    def fan_state(self) -> FanState | None:
+        """Return the fan mode and zone duties read back last, or None when the BMC offers no fan control."""
+        return self.coordinator.data.state
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Available while the BMC answers and Zephyr may control its fans."""
+        return super().available and self.coordinator.fan_control and self.fan_state is not None
 
 
 class ZephyrSdrEntity(ZephyrEntity):

@@ -15,12 +15,13 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.components.sensor.const import DEVICE_CLASS_UNITS, UNIT_CONVERTERS
-from homeassistant.const import UnitOfEnergy, UnitOfPower
+from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import ZephyrConfigEntry, ZephyrCoordinator
-from .entity import ZephyrEntity, ZephyrSdrEntity, async_add_entities_as_they_appear
+from .entity import ZephyrDescribedEntity, ZephyrEntity, ZephyrSdrEntity, async_add_entities_as_they_appear
+from .fan_control import STATUS_OPTIONS, ZephyrControlCoordinator
 from .ipmi import SdrSensor, SensorKind
 from .ipmi.discrete import DiscreteView, discrete_view
 
@@ -67,6 +68,13 @@ ENERGY_DESCRIPTION = SensorEntityDescription(
     state_class=SensorStateClass.TOTAL_INCREASING,
     suggested_display_precision=2,
 )
+FAN_CONTROL_DESCRIPTION = SensorEntityDescription(
+    key="fan_control",
+    translation_key="fan_control",
+    device_class=SensorDeviceClass.ENUM,
+    options=list(STATUS_OPTIONS),
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
 
 
 def display_precision(sdr: SdrSensor) -> int | None:
@@ -104,6 +112,7 @@ async def async_setup_entry(
         return [ZephyrSdrSensor(coordinator, key)]
 
     async_add_entities_as_they_appear(entry, async_add_entities, keys, build)
+    async_add_entities([ZephyrFanControlSensor(entry, entry.runtime_data.control, FAN_CONTROL_DESCRIPTION)])
 
 
 class ZephyrSdrSensor(ZephyrSdrEntity, SensorEntity):
@@ -248,3 +257,19 @@ class ZephyrEnergySensor(ZephyrEntity, RestoreSensor):
     def native_value(self) -> float:
         """Return the total energy (kWh)."""
         return round(self._offset + self.coordinator.energy_kwh, 4)
+
+
+class ZephyrFanControlSensor(ZephyrDescribedEntity[ZephyrControlCoordinator], SensorEntity):
+    """Who controls the fans (the BMC, Zephyr), or why Zephyr cannot (HPE iLO, refused by the firmware, ...)."""
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Always available: it says why fan control is not, even while the BMC does not answer."""
+        return True
+
+    @property
+    @override
+    def native_value(self) -> str:
+        """Return the fan control status (one of ``STATUS_OPTIONS``)."""
+        return self.coordinator.status

@@ -237,6 +237,22 @@ def test_reading_status_bits_and_health(bmc_sim_factory: Factory, pyghmi_cmd: An
     assert out["System Temp"]["status"] == "cr"
 
 
+def test_chassis_identify(bmc_sim_factory: Factory) -> None:
+    """ipmitool's chassis identify (Chassis Identify, IPMI 2.0 §28.5): timed, forced on, and off."""
+    sim = bmc_sim_factory("supermicro-x11")
+    assert sim.control.state()["identify"] is False
+    ipmitool(sim, "chassis", "identify", "20")
+    assert [r.data for r in sim.control.request_log(netfn=0x00, cmd=0x04)] == [b"\x14"]
+    assert sim.control.state()["identify"] is True
+    sim.control.tick(21)
+    assert sim.control.state()["identify"] is False
+    ipmitool(sim, "chassis", "identify", "force")
+    sim.control.tick(3600)
+    assert sim.control.state()["identify"] is True
+    ipmitool(sim, "chassis", "identify", "0")
+    assert sim.control.state()["identify"] is False
+
+
 def test_power_off_sensors_read_no_reading(bmc_sim_factory: Factory, pyghmi_cmd: Any, tmp_path: Path) -> None:
     sim = bmc_sim_factory("supermicro-x11")
     assert "Chassis Power is on" in ipmitool(sim, "chassis", "power", "status").stdout
