@@ -44,6 +44,9 @@ class DemoBmc(Protocol):
     def vary(self, elapsed: float) -> None:
         """Move the readings to where they should be ``elapsed`` seconds after start."""
 
+    def fans(self) -> str | None:
+        """Describe who runs the fans (mode, duties, rpm) as the BMC sees it, or None when unknown."""
+
     def stop(self) -> None:
         """Stop serving and clean up (idempotent)."""
 
@@ -110,6 +113,10 @@ class IpmiSimBmc:
         self._set("Vcpu", 1.02 + 0.0012 * load + noise(-0.004, 0.004))
         self._set("12V", 12.0 - 0.004 * load + noise(-0.03, 0.03))
 
+    def fans(self) -> str | None:
+        """ipmi_sim has no vendor fan commands: nothing to tell."""
+        return None
+
     def stop(self) -> None:
         """Terminate ipmi_sim and delete its temporary directory."""
         self._peer.stop()
@@ -162,6 +169,16 @@ class BmcsimBmc:
         """Move the host load (unless it is held); bmcsim's thermal model turns it into temperatures and fans."""
         if self._load is not None:
             self._sim.control.set_load(self._load.at(elapsed))
+
+    def fans(self) -> str | None:
+        """Return the fan mode, each zone's duty (%) and the first fan's speed (rpm), from the simulator."""
+        fans = self._sim.control.state()["fans"]
+        duties = " / ".join(f"{duty:.0f} %" for duty in fans.get("zone_duty", []))
+        mode = fans.get("mode_name") or ("manual" if fans.get("manual") else "automatic")
+        manual = fans.get("manual")
+        held = f", duties set by a client {manual}" if isinstance(manual, dict) and manual else ""
+        rpm = next((s["value"] for s in self._sim.control.sensors() if s["kind"] == "fan"), None)
+        return f"fan mode {mode}{held}, zone duties {duties}, first fan {rpm:.0f} rpm"
 
     def stop(self) -> None:
         """Stop the simulator's thread and close its sockets."""

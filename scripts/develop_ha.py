@@ -80,6 +80,8 @@ http:
   server_host: 127.0.0.1
   server_port: {port}
 """
+CONTROL_DOMAINS = ("select", "fan", "switch", "button")
+"""Platforms of the fan and power control entities, in the order the summary lists them."""
 RESTART_EXIT_CODE = 100  # hass exits with it when asked to restart (Settings > Restart)
 STATE_FILE = ".zephyr-develop.json"  # in the config dir: the port it was made for
 
@@ -601,6 +603,16 @@ class HomeAssistant:
             self.proc = None
 
 
+def describe_control(state: dict[str, Any]) -> str:
+    """One line for a control entity: a fan's state and percentage, a select's option, nothing for a button."""
+    domain = state["entity_id"].split(".")[0]
+    if domain == "button":
+        return "" if state["state"] != "unavailable" else "unavailable"
+    if domain == "fan" and (percentage := state["attributes"].get("percentage")) is not None:
+        return f"{state['state']} at {percentage} %"
+    return str(state["state"])
+
+
 def _is_number(value: str) -> bool:
     try:
         float(value)
@@ -727,11 +739,21 @@ def run_with_ha(args: argparse.Namespace, bmc: DemoBmc, started: float, ha: Home
 
     say()
     say(f"Zephyr IPMI entry {entry['title']!r}: {len(states)} entities, polled every {args.scan_interval} s")
-    for state in sorted(states, key=lambda s: (not s["entity_id"].startswith("sensor."), s["entity_id"]))[:8]:
+    sensors = sorted((s for s in states if s["entity_id"].startswith("sensor.")), key=lambda s: s["entity_id"])
+    for state in sensors[:6]:
         unit = state["attributes"].get("unit_of_measurement", "")
         say(f"  {state['entity_id']:45} {state['state']} {unit}".rstrip())
-    if len(states) > 8:
-        say(f"  ... and {len(states) - 8} more")
+    controls = [s for s in states if s["entity_id"].split(".")[0] in CONTROL_DOMAINS]
+    if controls:
+        say("Fan and power control (change a zone's percentage and watch the fan sensors follow):")
+        for state in sorted(
+            controls, key=lambda s: (CONTROL_DOMAINS.index(s["entity_id"].split(".")[0]), s["entity_id"])
+        ):
+            say(f"  {state['entity_id']:45} {describe_control(state)}".rstrip())
+    if (others := len(states) - min(len(sensors), 6) - len(controls)) > 0:
+        say(f"  ... and {others} more")
+    if fans := bmc.fans():
+        say(f"BMC fans  {fans}")
     say()
     say(f"Open      {ha.base}/config/devices/device/{device_id}")
     say(f"Login     username {DEV_USERNAME}   password {DEV_PASSWORD}   (local dev user, 127.0.0.1 only)")
@@ -785,6 +807,9 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if ha is not None:
             ha.stop()
+            if bmc is not None and (fans := bmc.fans()):
+                # Zephyr hands the fans back when Home Assistant stops: this shows the BMC's own mode again.
+                say(f"after Home Assistant stopped, the BMC runs: {fans}")
         if bmc is not None:
             say("stopping the simulated BMC")
             bmc.stop()
