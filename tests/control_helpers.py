@@ -50,6 +50,7 @@ async def async_add(
     context = nullcontext() if platforms is None else patch("custom_components.zephyr_ipmi.PLATFORMS", platforms)
     with context:
         result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "bmc"})
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"],
             {CONF_HOST: "127.0.0.1", CONF_PORT: sim.port, CONF_USERNAME: username, CONF_PASSWORD: password},

@@ -364,3 +364,23 @@ async def test_admin_only_actions(
 
     assert writes(sim, seq, netfn=0x06) == []
     assert writes(sim, seq, netfn=0x04) == [] or all(not line.startswith("26") for line in writes(sim, seq, netfn=0x04))
+
+
+async def test_actions_refuse_the_channels_entry(hass: HomeAssistant, admin: Context) -> None:
+    """The notification channels entry is no BMC: actions naming it are refused in words."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "notification_channels"}
+    )
+    await hass.async_block_till_done()
+    channels = result["result"]
+
+    for service, data in (
+        ("set_fan_mode", {"mode": "full"}),
+        ("send_raw_command", {"netfn": 0x06, "command": 0x01}),
+    ):
+        with pytest.raises(ServiceValidationError) as err:
+            await hass.services.async_call(
+                DOMAIN, service, {"config_entry_id": channels.entry_id, **data}, blocking=True, context=admin
+            )
+        assert err.value.translation_key == "not_a_bmc"

@@ -22,6 +22,7 @@ from homeassistant.helpers.service import async_get_config_entry, async_register
 
 from .const import DOMAIN
 from .coordinator import ZephyrConfigEntry
+from .delivery import is_channels_entry
 from .fan_control import ZephyrControlCoordinator
 from .helpers import async_actor, async_call_bmc
 from .ipmi import SensorKind
@@ -99,9 +100,17 @@ def parse_data(value: str | list[int]) -> bytes:
     return bytes(numbers)
 
 
+def _bmc_entry(hass: HomeAssistant, entry_id: str | None) -> ZephyrConfigEntry:
+    """Return the loaded entry of a BMC (not the notification channels entry) named by an action."""
+    entry: ZephyrConfigEntry = async_get_config_entry(hass, DOMAIN, entry_id)
+    if is_channels_entry(entry):
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_a_bmc")
+    return entry
+
+
 def _fan_control(hass: HomeAssistant, entry_id: str) -> tuple[ZephyrConfigEntry, ZephyrControlCoordinator]:
     """Return the loaded entry and its control coordinator; refuse a BMC whose fans Zephyr cannot control."""
-    entry: ZephyrConfigEntry = async_get_config_entry(hass, DOMAIN, entry_id)
+    entry = _bmc_entry(hass, entry_id)
     control = entry.runtime_data.control
     if not control.fan_control:
         raise ServiceValidationError(
@@ -153,7 +162,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         entity = er.async_get(hass).async_get(call.data[ATTR_ENTITY_ID])
         if entity is None or entity.platform != DOMAIN or entity.domain != Platform.SENSOR:
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_a_fan_sensor")
-        entry: ZephyrConfigEntry = async_get_config_entry(hass, DOMAIN, entity.config_entry_id)
+        entry = _bmc_entry(hass, entity.config_entry_id)
         key = entity.unique_id.removeprefix(f"{entry.unique_id}_")
         sensor = entry.runtime_data.coordinator.sensors.get(key)
         if sensor is None or sensor.kind is not SensorKind.FAN:
@@ -170,7 +179,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         return {"thresholds": {field: written[name] for field, name in THRESHOLD_FIELDS.items() if name in written}}
 
     async def _send_raw_command(call: ServiceCall) -> ServiceResponse:
-        entry: ZephyrConfigEntry = async_get_config_entry(hass, DOMAIN, call.data[ATTR_CONFIG_ENTRY_ID])
+        entry = _bmc_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
         netfn, command = call.data[ATTR_NETFN], call.data[ATTR_COMMAND]
         data = parse_data(call.data[ATTR_DATA])
         actor = await async_actor(hass, entry, call.context)
