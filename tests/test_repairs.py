@@ -13,6 +13,7 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockUser, async_capture_events
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.zephyr_ipmi.alerts import AlertKind
 from custom_components.zephyr_ipmi.const import DOMAIN
 
 from .control_helpers import SimFactory, async_add, async_next_interval, entity_id, sets, start_sim, state
@@ -65,7 +66,11 @@ async def test_retry_after_fan_control_lost(
 
     assert result["type"] == "create_entry"
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
-    assert [a.data["recovered"] for a in alerts] == [False, True]
+    # The incident is cleared (its recovery is announced after the health alerts' quiet cooldown).
+    assert [a.data["recovered"] for a in alerts] == [False]
+    incident = entry.runtime_data.health.tracker.get(AlertKind.FAN_CONTROL_LOST, "fan_control_all")
+    assert incident is not None
+    assert incident.cleared is not None
     assert state(hass, entry, "binary_sensor", "fan_control_lost").state == STATE_OFF
     seq = sim.control.last_seq()
     await hass.services.async_call(
@@ -130,3 +135,22 @@ async def test_retry_of_an_unloaded_entry(
     result = await _fix(hass, hass_client, issue_id)
 
     assert result["type"] == "create_entry"
+
+
+async def test_status_between_retry_and_reload(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, hass_admin_user: MockUser
+) -> None:
+    """Until the reload a retry starts, the entities keep showing what setup found (the core forgot it)."""
+    sim = start_sim(bmc_sim_factory, "dell-idrac9-locked")
+    entry = await async_add(hass, sim)
+    fan = entity_id(hass, entry, "fan", "fan_zone_all")
+    admin = Context(user_id=hass_admin_user.id)
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            "fan", "set_percentage", {"entity_id": fan, "percentage": 30}, blocking=True, context=admin
+        )
+    control = entry.runtime_data.control
+    await hass.async_add_executor_job(control.controller.reset_fan_control)
+
+    assert control.status == "bmc"
+    assert control.capabilities_now is control.capabilities

@@ -251,9 +251,16 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
 
     @property
     def capabilities_now(self) -> Capabilities | None:
-        """The capabilities as the core knows them now (a firmware refusal turns fan control off)."""
+        """The capabilities as the core knows them now (a firmware refusal turns fan control off).
+
+        Between a retry (which makes the core forget what it found) and the reload it starts, the ones found at
+        setup.
+        """
         if self.controller is not None and self.capabilities is not None:
-            return self.controller.capabilities
+            try:
+                return self.controller.capabilities
+            except IpmiError:
+                return self.capabilities
         return self.capabilities
 
     @property
@@ -361,11 +368,11 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
 
     async def async_retry(self) -> None:
         """Forget a firmware refusal or a lost fight (the owner asked to retry), then reload the entry."""
+        if self.status == STATUS_LOST:
+            self._report_lost(False)
         if self.controller is not None:
             await self.hass.async_add_executor_job(self.controller.reset_fan_control)
             await self._async_save()
-        if self.status == STATUS_LOST:
-            self._report_lost(False)
         for key in (ISSUE_LOST, ISSUE_LOCKED):
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(key))
         self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
