@@ -395,11 +395,13 @@ async def test_options_flow(hass: HomeAssistant, mock_config_entry: MockConfigEn
 
     # The form shows the saved values the next time.
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_SCAN_INTERVAL: 60, "allow_non_admin_control": True}
     )
     assert mock_config_entry.options == {CONF_SCAN_INTERVAL: 60, "allow_non_admin_control": True}
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
     suggested = {str(key): key.description for key in result["data_schema"].schema}
     assert suggested["allow_non_admin_control"] == {"suggested_value": True}
 

@@ -432,6 +432,7 @@ async def test_non_admin_allowed_by_option(
     sim = start_sim(bmc_sim_factory, "supermicro-x11")
     entry = await async_add(hass, sim)
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
     await hass.config_entries.options.async_configure(
         result["flow_id"], {"scan_interval": 300, "allow_non_admin_control": True}
     )
@@ -529,6 +530,7 @@ async def test_options_change_audited(hass: HomeAssistant, bmc_sim_factory: SimF
     sim = start_sim(bmc_sim_factory, "supermicro-x11")
     entry = await async_add(hass, sim)
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "polling"})
     await hass.config_entries.options.async_configure(
         result["flow_id"], {"scan_interval": 60, "allow_non_admin_control": True}
     )

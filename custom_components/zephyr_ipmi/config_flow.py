@@ -33,8 +33,8 @@ from homeassistant.helpers.selector import (
 )
 
 from .const import (
-    CONF_ALLOW_NON_ADMIN,
     CONF_ALERT_COOLDOWN,
+    CONF_ALLOW_NON_ADMIN,
     CONF_CPU_TEMPERATURE_CRITICAL,
     CONF_CPU_TEMPERATURE_WARNING,
     CONF_SENSOR_LIMITS,

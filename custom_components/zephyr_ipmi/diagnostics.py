@@ -1,4 +1,4 @@
-"""Diagnostics of Zephyr IPMI: the entry, the BMC's identity and SDR, the last snapshot, recent polls, alerts, fan control."""
+"""Diagnostics of Zephyr IPMI: the entry, identity, SDR, last snapshot, recent polls, alerts and fan control."""
 
 from __future__ import annotations
 
