@@ -23,7 +23,16 @@ from bmcsim import Simulator
 from bmcsim.profiles import get_profile
 from custom_components.zephyr_ipmi.const import DOMAIN
 from custom_components.zephyr_ipmi.ipmi import session as session_module
-from tests.test_adversarial import _add, _connectivity, _coordinator, _sensor, _sim, _state, _unload_all
+from tests.test_adversarial import (
+    _add,
+    _Clock,
+    _connectivity,
+    _coordinator,
+    _sensor,
+    _sim,
+    _state,
+    _unload_all,
+)
 
 pytestmark = [pytest.mark.peer, pytest.mark.usefixtures("socket_enabled", "pyghmi_io_thread")]
 
@@ -152,5 +161,81 @@ async def test_bmc_without_fru_is_named_by_what_it_reports(hass: HomeAssistant, 
         assert first.title == "Supermicro X11SSH-F BMC"
         assert second.title == f"Supermicro product 0x{get_profile('supermicro-x11').device.product:04X}"
         assert "127.0.0.1" not in (first.title, second.title)
+    finally:
+        await _unload_all(hass)
+
+
+# ---------------------------------------------------------------------------
+# DCMI, thresholds and redefined SDR records
+# ---------------------------------------------------------------------------
+
+
+async def test_one_dcmi_refusal_costs_one_power_reading_and_energy_follows_power(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory
+) -> None:
+    """Attack finding 4: Power stayed unavailable until reload while Energy showed a frozen total."""
+    sim = _sim(bmc_sim_factory, "supermicro-x11")
+    entry = await _add(hass, sim)
+    coordinator = _coordinator(entry)
+    try:
+        for code in (0xC1, 0xC2, 0xCC, 0xD4):
+            sim.control.set_completion_code(0x2C, 0x02, code, count=1)
+            await coordinator.async_refresh()
+            assert _state(hass, entry, "sensor", "dcmi_power").state == STATE_UNAVAILABLE
+            assert _state(hass, entry, "sensor", "dcmi_energy").state == STATE_UNAVAILABLE
+            await coordinator.async_refresh()
+            assert float(_state(hass, entry, "sensor", "dcmi_power").state) > 0, hex(code)
+            assert _state(hass, entry, "sensor", "dcmi_energy").state != STATE_UNAVAILABLE
+    finally:
+        await _unload_all(hass)
+
+
+async def test_thresholds_changed_on_the_bmc_show_after_a_write_and_a_reload(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory
+) -> None:
+    """Attack finding 5: Set Sensor Thresholds changes the sensor's thresholds, not the (cached) SDR's."""
+    sim = _sim(bmc_sim_factory, "supermicro-x11")
+    entry = await _add(hass, sim)
+    try:
+        fan = _sensor(hass, entry, sim, "FAN1")
+        assert (fan.attributes["lower_critical"], fan.attributes["lower_non_recoverable"]) == (500, 300)
+        # Fan control writes through the client: the next poll shows what the BMC now holds.
+        client = _coordinator(entry).client
+        number = sim.control.sensor("FAN1")["number"]
+        await hass.async_add_executor_job(client.request, 0x04, 0x26, bytes([number, 0x02, 0, 2, 0, 0, 0, 0]))
+        await _coordinator(entry).async_refresh()
+        assert _sensor(hass, entry, sim, "FAN1").attributes["lower_critical"] == 200
+        # Another tool lowers a threshold while Home Assistant is stopped: the reload (SDR from the cache)
+        # reads the sensor's own.
+        sim.control.set_threshold("FAN1", "lnr", 100)
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        fan = _sensor(hass, entry, sim, "FAN1")
+        assert (fan.attributes["lower_critical"], fan.attributes["lower_non_recoverable"]) == (200, 100)
+    finally:
+        await _unload_all(hass)
+
+
+async def test_a_redefined_sdr_record_is_a_new_entity_definition(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attack finding 9: a fan record redefined as a power meter kept "rpm" and the fan device class."""
+    clock = _Clock()
+    monkeypatch.setattr("custom_components.zephyr_ipmi.coordinator.monotonic", clock)
+    sim = _sim(bmc_sim_factory)
+    entry = await _add(hass, sim)
+    try:
+        assert _sensor(hass, entry, sim, "FAN1").attributes["unit_of_measurement"] == "rpm"
+        with sim.lock:
+            target = sim.machine.sensor_by_name("FAN1")
+            target.record = replace(target.record, sensor_type=0x03, units=6)  # current type, watts
+            sim.machine.rebuild_sdr()
+        clock.now += 3600
+        await _coordinator(entry).async_refresh()
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        state = _sensor(hass, entry, sim, "FAN1")
+        assert state.attributes["unit_of_measurement"] == "W"
+        assert state.attributes["device_class"] == "power"
     finally:
         await _unload_all(hass)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from time import monotonic
 from typing import TYPE_CHECKING, override
@@ -62,6 +62,11 @@ class PollRecord:
     result: str
 
 
+def _definition(sdr: SdrSensor) -> SdrSensor:
+    """Return what defines a sensor's entity: its SDR record without the thresholds and the record id."""
+    return replace(sdr, thresholds={}, record_id=0)
+
+
 def _as_ha_error(err: IpmiError) -> ConfigEntryAuthFailed | UpdateFailed:
     """Translate an IPMI error: rejected credentials start reauthentication, anything else fails the update."""
     if isinstance(err, IpmiAuthError):
@@ -94,6 +99,7 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
         self._max_gap = 2 * interval.total_seconds()
         self._last_power: tuple[float, float] | None = None
         self._sdr_checked_at = 0.0
+        self._sensor_list_version = 0
         self._hook_tasks: set[asyncio.Task[None]] = set()
         self.poll_hooks: list[PollHook] = []
         """Started after every poll, in order (health alerts read the SEL there); they never delay the poll."""
@@ -136,6 +142,9 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
                 PollRecord(start=started.isoformat(), duration=round(monotonic() - start, 3), result=result)
             )
         self._integrate_power(monotonic(), snapshot.power)
+        if self.client.sensor_list_version != self._sensor_list_version:
+            # Thresholds read again (after a write through the client): show them with this poll.
+            self._take_sensors(self.client.sensor_list)
         self._run_poll_hooks(snapshot, None)
         return snapshot
 
@@ -162,8 +171,26 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
     async def _async_read_sensors(self) -> None:
         """Read the BMC's sensor list (SDR) into ``sensors``, keyed by ``SdrSensor.key``."""
         sensors = await self.hass.async_add_executor_job(self.client.sensors)
-        self.sensors = {sensor.key: sensor for sensor in sensors}
+        self._take_sensors(sensors)
         self._sdr_checked_at = monotonic()
+
+    def _take_sensors(self, sensors: Iterable[SdrSensor]) -> None:
+        """Take the client's sensor list (thresholds included).
+
+        A sensor whose SDR record was redefined (another unit, type or conversion) is a changed entity
+        definition: the entry is reloaded so its entities are built anew.
+        """
+        new = {sensor.key: sensor for sensor in sensors}
+        redefined = sorted(
+            key
+            for key, sdr in new.items()
+            if (old := self.sensors.get(key)) is not None and _definition(old) != _definition(sdr)
+        )
+        self.sensors = new
+        self._sensor_list_version = self.client.sensor_list_version
+        if redefined:
+            LOGGER.info("The BMC redefined sensors %s of %s; reloading its entities", ", ".join(redefined), self.name)
+            self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
 
     async def _async_check_sdr(self) -> None:
         """Ask the BMC whether its SDR changed and re-read the sensor list if so."""

@@ -151,7 +151,7 @@ class ZephyrSdrSensor(ZephyrSdrEntity, SensorEntity):
         """
         reading = self.reading
         status = reading.status if reading is not None else None
-        # Thresholds come from the SDR as last read: they change when the hourly check re-reads it.
+        # Thresholds are the sensor's own (Get Sensor Thresholds), read at setup and after each write.
         sdr = self.coordinator.sensors.get(self.sdr.key, self.sdr)
         thresholds: dict[str, Any] = {
             THRESHOLD_ATTRIBUTES[name]: self._in_display_unit(value)
@@ -251,6 +251,12 @@ class ZephyrEnergySensor(ZephyrEntity, RestoreSensor):
             restored = float(last.native_value)
         # The coordinator's integral only grows while it runs; the offset makes the total continue.
         self._offset = restored - self.coordinator.energy_kwh
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Available while Power is: a total that cannot grow is not shown as a current one."""
+        return super().available and self.coordinator.data.power is not None
 
     @property
     @override

@@ -58,12 +58,16 @@ def test_identity_fru_and_dcmi_power(bmc_sim_factory: Factory) -> None:
         assert snapshot.power is not None
         assert snapshot.power.current > 0
         assert snapshot.power_on is True
-        # A busy BMC (0xC0) costs one DCMI reading; an invalid command (0xC1) means DCMI is unsupported.
+        # A busy BMC (0xC0) costs one DCMI reading; so does one refusal (0xC1) of a BMC that gave readings.
         sim.control.set_completion_code(0x2C, 0x02, 0xC0, count=1)
         assert client.poll().power is None
         assert client.poll().power is not None
-        sim.control.set_completion_code(0x2C, 0x02, 0xC1)
+        sim.control.set_completion_code(0x2C, 0x02, 0xC1, count=1)
         assert client.poll().power is None
+        assert client.poll().power is not None
+        # Three refusals in a row: DCMI is unsupported, and not asked again.
+        sim.control.set_completion_code(0x2C, 0x02, 0xC1)
+        assert [client.poll().power for _ in range(3)] == [None, None, None]
         seq = sim.control.last_seq()
         assert client.poll().power is None
         assert not [r for r in sim.control.request_log(since=seq) if (r.netfn, r.cmd) == (0x2C, 0x02)]

@@ -30,6 +30,7 @@ class ScriptedSession:
         self.requests = 0
         self.generation = 1
         self.closes = 0
+        self.round_trip = 0.001
 
     def open(self, *, closes: int | None = None) -> None:
         self.alive = True

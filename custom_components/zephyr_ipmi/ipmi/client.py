@@ -13,13 +13,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from .connection import BmcConnection
-from .errors import IpmiConnectionError
+from .errors import IpmiConnectionError, IpmiError
 from .identity import read_controller_name
 from .models import BmcIdentity, BmcSnapshot, SdrSensor, SensorReading
-from .poller import UNAVAILABLE, DcmiPower, read_chassis_power, read_sensors
+from .poller import UNAVAILABLE, DcmiPower, read_chassis_power, read_sensors, read_thresholds
+from .protocol import CMD_SET_SENSOR_THRESHOLDS, NETFN_SENSOR
 from .records import SDR_REPOSITORY, RecordWalker
 from .sdr_cache import SDR_CACHE_VERSION, SdrCache, cache_path, repository_stamp, sensors_from_records
 
@@ -58,10 +60,14 @@ class BmcClient:
         self._sdr_cache_dir = sdr_cache_dir
         self._sdr_cache_key = sdr_cache_key
         self._lock = threading.Lock()
-        self._sensors: list[SdrSensor] | None = None
+        self._sensors_lock = threading.Lock()
+        """Guards swapping ``_sensors``/``_by_key`` (never held while waiting for the BMC)."""
+        self._sensors: tuple[SdrSensor, ...] | None = None
         self._by_key: dict[str, SdrSensor] = {}
         self._sdr_stamp: list[int] | None = None
         self._dcmi = DcmiPower()
+        self.sensor_list_version = 0
+        """Grows each time the sensor list or a sensor's thresholds change (SDR re-read, threshold refresh)."""
 
     @property
     def identity(self) -> BmcIdentity | None:
@@ -104,12 +110,41 @@ class BmcClient:
         completion code and ``IpmiConnectionError`` when the BMC does not answer.
         """
         self._connection.ensure()
-        return self._connection.request(netfn, command, data, lun=lun)
+        answer = self._connection.request(netfn, command, data, lun=lun)
+        if (netfn, command) == (NETFN_SENSOR, CMD_SET_SENSOR_THRESHOLDS) and data:
+            self._after_threshold_write(bytes(data)[0], lun)
+        return answer
+
+    @property
+    def sensor_list(self) -> tuple[SdrSensor, ...]:
+        """The sensors as last read, with their current thresholds; empty before the SDR was read.
+
+        Never blocks and sends nothing (safe in an event loop); see ``sensor_list_version``.
+        """
+        return self._sensors or ()
 
     def sensors(self) -> list[SdrSensor]:
-        """Return the readable sensors of the SDR, read once and cached on disk (keyed by SDR timestamps)."""
+        """Return the readable sensors of the SDR, read once and cached on disk (keyed by SDR timestamps).
+
+        Thresholds are the sensors' own (Get Sensor Thresholds), read with the SDR and after each write.
+        """
         with self._lock:
             return list(self._loaded_sensors())
+
+    def refresh_thresholds(self, keys: Iterable[str] | None = None) -> dict[str, dict[str, float]]:
+        """Read the thresholds of the sensors ``keys`` name (every threshold sensor when None) from the BMC.
+
+        Get Sensor Thresholds (IPMI 2.0 §35.9), one request per sensor, in the sensor's unit (°C, rpm, V …).
+        The SDR holds the thresholds a sensor started with; Set Sensor Thresholds (by Zephyr through
+        ``request``, which refreshes that sensor by itself, or by another tool) changes only the sensor's.
+        A sensor that answers a completion code keeps the thresholds it had. Returns the thresholds read,
+        by key; raises ``IpmiError`` when the BMC cannot be reached.
+        """
+        self._connection.ensure()
+        with self._lock:
+            self._loaded_sensors()
+        wanted = self._by_key if keys is None else {key: self._by_key[key] for key in keys if key in self._by_key}
+        return self._refresh_thresholds(list(wanted.values()))
 
     def check_sdr(self) -> bool:
         """Ask the BMC whether its SDR changed (Get SDR Repository Info); re-read it if so.
@@ -125,6 +160,38 @@ class BmcClient:
             before = self._sensors
             self._load_sdr(stamp, use_cache=False)
             return before != self._sensors
+
+    # -- thresholds ----------------------------------------------------------------------------------
+
+    def _refresh_thresholds(self, sensors: list[SdrSensor]) -> dict[str, dict[str, float]]:
+        """Read the thresholds of ``sensors`` and store those that changed; no poll lock is needed."""
+        read: dict[str, dict[str, float]] = {}
+        for sensor in sensors:
+            if not sensor.is_threshold:
+                continue
+            thresholds = read_thresholds(self._connection, sensor)
+            if thresholds is not None:
+                read[sensor.key] = thresholds
+        with self._sensors_lock:
+            current = self._sensors or ()
+            changed = [s for s in current if s.key in read and s.thresholds != read[s.key]]
+            if changed:
+                self._set_sensors(tuple(replace(s, thresholds=read[s.key]) if s.key in read else s for s in current))
+        return read
+
+    def _after_threshold_write(self, number: int, lun: int) -> None:
+        """Refresh the thresholds of sensor ``number`` after Set Sensor Thresholds; a failure only waits."""
+        sensors = [s for s in self.sensor_list if s.number == number and s.lun == lun]
+        try:
+            self._refresh_thresholds(sensors)
+        except IpmiError as err:
+            _LOGGER.debug("Thresholds of sensor %d not read after the write: %s", number, err)
+
+    def _set_sensors(self, sensors: tuple[SdrSensor, ...]) -> None:
+        """Publish a new sensor list (the caller holds ``_sensors_lock``)."""
+        self._sensors = sensors
+        self._by_key = {sensor.key: sensor for sensor in sensors}
+        self.sensor_list_version += 1
 
     def poll(self) -> BmcSnapshot:
         """Read every sensor once (one Get Sensor Reading each), chassis status and DCMI power.
@@ -180,12 +247,12 @@ class BmcClient:
 
     # -- SDR -----------------------------------------------------------------------------------------
 
-    def _loaded_sensors(self) -> list[SdrSensor]:
+    def _loaded_sensors(self) -> tuple[SdrSensor, ...]:
         """Return the SDR sensors, read (or loaded from the disk cache) on first use; the caller holds ``_lock``."""
         self._connection.ensure()
         if self._sensors is None:
             self._load_sdr(repository_stamp(self._connection))
-        return self._sensors or []
+        return self._sensors or ()
 
     def _cache(self) -> SdrCache | None:
         if self._sdr_cache_dir is None:
@@ -205,5 +272,9 @@ class BmcClient:
             if cache is not None and stamp is not None:
                 cache.save(stamp, records)
         self._sdr_stamp = stamp
-        self._sensors = sensors_from_records(records)
-        self._by_key = {sensor.key: sensor for sensor in self._sensors}
+        sensors = sensors_from_records(records)
+        with self._sensors_lock:
+            if tuple(sensors) != self._sensors:
+                self._set_sensors(tuple(sensors))
+        # The SDR holds the thresholds the sensors started with; the sensors' own may have been changed.
+        self._refresh_thresholds(sensors)

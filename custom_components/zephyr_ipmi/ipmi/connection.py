@@ -15,6 +15,9 @@ from .session import LanplusSession, time_bound
 
 #: Longest a login with its identity check may take (s): the config flow answers within about this long.
 CONNECT_TIMEOUT = 15.0
+#: Round trips of a login and its identity reads (Device ID, GUID, FRU areas, MAC): the bound above grows
+#: by this many answer times of a slow BMC, so one answering in 1 s still connects.
+CONNECT_ROUND_TRIPS = 14
 
 
 class BmcConnection:
@@ -52,13 +55,15 @@ class BmcConnection:
     def ensure(self) -> BmcIdentity:
         """Log in when there is no live session and check who answers; return the BMC's identity.
 
-        Bounded to ``CONNECT_TIMEOUT`` s (the login alone to ``session.LOGIN_TIMEOUT``). Every new login
+        Bounded to ``CONNECT_TIMEOUT`` s plus ``CONNECT_ROUND_TRIPS`` answer times of a slow BMC (the
+        login alone to ``session.LOGIN_TIMEOUT``). Every new login
         checks the identity against the one first read (``identity.check_identity``):
         another BMC raises ``IpmiWrongBmcError`` after logging out. A closed connection raises
         ``IpmiClientClosedError``; a failed login the session's errors (``IpmiAuthError``,
         ``IpmiConnectionError`` …).
         """
-        with self._login_lock, time_bound(CONNECT_TIMEOUT):
+        stretch = self._slow_bmc_allowance
+        with self._login_lock, time_bound(CONNECT_TIMEOUT, stretch=stretch):
             # Read before the closed check: a close after the check then shows as a close during the login.
             closes = self.session.closes
             if self._closed:
@@ -77,6 +82,10 @@ class BmcConnection:
                     raise IpmiClientClosedError("the client was closed") from None
                 raise
             return identity
+
+    def _slow_bmc_allowance(self) -> float:
+        """Extra time (s) a slow BMC gets to log in and be identified: its answer time per round trip."""
+        return CONNECT_ROUND_TRIPS * self.session.round_trip
 
     def _confirm(self, known: BmcIdentity | None) -> BmcIdentity:
         """Read the identity of a new session's BMC, or check it against the one known."""

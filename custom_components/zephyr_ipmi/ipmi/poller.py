@@ -13,13 +13,14 @@ from .protocol import (
     CMD_DCMI_GET_POWER_READING,
     CMD_GET_CHASSIS_STATUS,
     CMD_GET_SENSOR_READING,
+    CMD_GET_SENSOR_THRESHOLDS,
     DCMI_GROUP,
     NETFN_CHASSIS,
     NETFN_DCMI,
     NETFN_SENSOR,
 )
 from .records import Requester
-from .sdr import SdrDecodeError, decode_sensor_reading
+from .sdr import SdrDecodeError, decode_sensor_reading, decode_thresholds
 
 #: The reading of a sensor the BMC reports absent (CBh) or that could not be read.
 UNAVAILABLE = SensorReading(value=None, status=None, available=False)
@@ -48,6 +49,19 @@ def read_sensors(requester: Requester, sensors: Iterable[SdrSensor]) -> tuple[di
     return readings, errors
 
 
+def read_thresholds(requester: Requester, sensor: SdrSensor) -> dict[str, float] | None:
+    """Get Sensor Thresholds (IPMI 2.0 §35.9) of a threshold sensor, in its unit; None when not answered.
+
+    A completion code (e.g. C1h from a BMC that keeps thresholds only in the SDR) or an undecodable answer
+    gives None; a lost connection (``IpmiConnectionError``) is raised.
+    """
+    try:
+        data = requester.request(NETFN_SENSOR, CMD_GET_SENSOR_THRESHOLDS, (sensor.number,), lun=sensor.lun)
+        return decode_thresholds(sensor, data)
+    except IpmiCompletionCodeError, SdrDecodeError:
+        return None
+
+
 def read_chassis_power(requester: Requester) -> bool | None:
     """Get Chassis Status (IPMI 2.0 §28.2): bit 0 of the current power state byte; None when not answered."""
     try:
@@ -57,17 +71,23 @@ def read_chassis_power(requester: Requester) -> bool | None:
     return bool(data[0] & 0x01) if data else None
 
 
+#: Refusals in a row after which a BMC that gave DCMI power readings is taken not to support them.
+DCMI_REFUSALS = 3
+
+
 class DcmiPower:
     """DCMI Get Power Reading in system power statistics mode (DCMI 1.5 §6.6.1), with what the BMC supports.
 
-    ``supported`` is None until the BMC answered, True once it gave a reading, False once it refused
-    (completion codes C1h, C2h, CCh, D4h) or answered something that is not a DCMI power reading; then
-    no more requests are sent. A transient code (busy, C0h) costs one reading.
+    ``supported`` is None until the BMC answered, then decided by its first definite answer (at setup):
+    True for a reading; False for a refusal (completion codes C1h, C2h, CCh, D4h) or an answer that is not a
+    DCMI power reading, after which no more requests are sent. Once supported, a refusal costs one reading;
+    only ``DCMI_REFUSALS`` in a row make it unsupported. A transient code (busy, C0h) costs one reading.
     """
 
     def __init__(self) -> None:
         """Start undecided."""
         self.supported: bool | None = None
+        self.refusals = 0
 
     def read(self, requester: Requester) -> PowerReading | None:
         """Return the power reading (W), or None when there is none this time."""
@@ -77,13 +97,20 @@ class DcmiPower:
             data = requester.request(NETFN_DCMI, CMD_DCMI_GET_POWER_READING, (DCMI_GROUP, 0x01, 0x00, 0x00))
         except IpmiCompletionCodeError as err:
             if err.code in CC_UNSUPPORTED:
-                self.supported = False
+                self._refused()
             return None
         if len(data) < 9 or data[0] != DCMI_GROUP:
-            self.supported = False
+            self._refused()
             return None
         self.supported = True
+        self.refusals = 0
         current, minimum, maximum, average = struct.unpack_from("<HHHH", data, 1)
         return PowerReading(
             current=float(current), minimum=float(minimum), maximum=float(maximum), average=float(average)
         )
+
+    def _refused(self) -> None:
+        """Count a refusal: it decides an undecided BMC at once, a supporting one after several in a row."""
+        self.refusals += 1
+        if self.supported is None or self.refusals >= DCMI_REFUSALS:
+            self.supported = False

@@ -47,7 +47,8 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -161,6 +162,15 @@ _WAKEUP_LOCK = threading.Lock()
 
 #: Longest one login (the RMCP+ handshake, Set Session Privilege included) may take (s); defect (j).
 LOGIN_TIMEOUT = 10.0
+#: Round trips of a login (Get Channel Auth Capabilities, Open Session, RAKP 1/2, RAKP 3/4, Set Session
+#: Privilege): a login's duration divided by this estimates the BMC's answer time before any request.
+LOGIN_ROUND_TRIPS = 5
+#: Answer times kept; the fastest of them is the BMC's answer time (loss only makes answers slower).
+RTT_SAMPLES = 16
+#: A BMC answering slower than this (s) gets a longer first retransmission timer: 2 x its answer time.
+SLOW_ANSWER = 0.25
+#: Longest first retransmission timer (s).
+MAX_FIRST_TIMEOUT = 5.0
 _BOUND = threading.local()
 """Per thread: ``at``, the monotonic time by which the block under ``time_bound`` must be done."""
 _LOGIN = threading.local()
@@ -168,26 +178,40 @@ _LOGIN = threading.local()
 
 
 @contextmanager
-def time_bound(seconds: float) -> Iterator[None]:
+def time_bound(seconds: float, *, stretch: Callable[[], float] | None = None) -> Iterator[None]:
     """Bound what this thread sends to BMCs inside the block to about ``seconds`` s in all.
 
     Logins and requests in the block get what is left (a request is given fewer retransmissions; once
-    nothing is left it raises ``IpmiConnectionError`` without sending). Nested bounds keep the tighter one.
-    A request may overrun the bound by at most about 1 s (one retransmission timer).
+    nothing is left it raises ``IpmiConnectionError`` without sending). ``stretch()`` (s), asked each time,
+    extends the bound, e.g. by the round trips a slow BMC needs. Nested bounds keep the tighter one. A
+    request may overrun the bound by at most about 1 s (one retransmission timer).
     """
-    previous: float | None = getattr(_BOUND, "at", None)
-    at = time.monotonic() + seconds
-    _BOUND.at = at if previous is None else min(previous, at)
+    previous: _Bound | None = getattr(_BOUND, "at", None)
+    mine: _Bound | None = (time.monotonic() + seconds, stretch)
+    outer_left, my_left = _left(previous), _left(mine)
+    if outer_left is not None and my_left is not None and outer_left < my_left:
+        mine = previous
+    _BOUND.at = mine
     try:
         yield
     finally:
         _BOUND.at = previous
 
 
+type _Bound = tuple[float, Callable[[], float] | None]
+
+
+def _left(bound: _Bound | None) -> float | None:
+    """Seconds left of ``bound`` (its end and stretch), or None for no bound."""
+    if bound is None:
+        return None
+    at, stretch = bound
+    return at + (stretch() if stretch is not None else 0.0) - time.monotonic()
+
+
 def _time_left() -> float | None:
     """Seconds left of this thread's ``time_bound``, or None outside of one."""
-    at: float | None = getattr(_BOUND, "at", None)
-    return None if at is None else at - time.monotonic()
+    return _left(getattr(_BOUND, "at", None))
 
 
 def _retransmit_limit(left: float | None) -> int:
@@ -317,6 +341,8 @@ class LanplusSession:
         """Guards ``_command``, ``generation`` and ``_closes``; never held while waiting for the BMC."""
         self._closes = 0
         self._last_used = 0.0
+        self._answer_times: deque[float] = deque(maxlen=RTT_SAMPLES)
+        self._login_round_trip = 0.0
         self.requests = 0
         self.keepalives = 0
         self.generation = 0
@@ -330,6 +356,16 @@ class LanplusSession:
             return False
         ipmi_session = command.ipmi_session
         return bool(ipmi_session.logged) and not ipmi_session.broken
+
+    @property
+    def round_trip(self) -> float:
+        """The BMC's answer time (s): the fastest recent answer, or a login's time per round trip before any.
+
+        Pyghmi retransmits after 0.5-1 s, so a BMC slower than that gets each request twice; a Reserve SDR
+        Repository sent twice cancels the reservation the client holds. Requests to a BMC slower than
+        ``SLOW_ANSWER`` therefore wait 2 x this long before their first retransmission.
+        """
+        return min(self._answer_times) if self._answer_times else self._login_round_trip
 
     @property
     def closes(self) -> int:
@@ -352,7 +388,8 @@ class LanplusSession:
         left = _time_left()
         if left is not None and left <= 0:
             raise IpmiConnectionError("the BMC did not answer in time")
-        _LOGIN.deadline = time.monotonic() + min(LOGIN_TIMEOUT, LOGIN_TIMEOUT if left is None else left)
+        started = time.monotonic()
+        _LOGIN.deadline = started + min(LOGIN_TIMEOUT, LOGIN_TIMEOUT if left is None else left)
         try:
             try:
                 # pyghmi asks for Administrator and falls back to Operator only.
@@ -374,6 +411,7 @@ class LanplusSession:
             raise translate_error(err) from None
         finally:
             _LOGIN.deadline = None
+        self._login_round_trip = min(MAX_FIRST_TIMEOUT, (time.monotonic() - started) / LOGIN_ROUND_TRIPS)
         ipmi_session = command.ipmi_session
         # Defect (h): no re-login inside a request, and give up after about 7 s of retransmissions.
         ipmi_session.logontries = 0
@@ -444,13 +482,20 @@ class LanplusSession:
             raise IpmiConnectionError("the BMC did not answer in time")
         ipmi_session = cmd.ipmi_session
         ipmi_session.maxtimeout = _retransmit_limit(left)
+        round_trip = self.round_trip
+        first_timeout = min(MAX_FIRST_TIMEOUT, 2 * round_trip + SLOW_ANSWER) if round_trip > SLOW_ANSWER else None
+        started = time.monotonic()
         try:
-            response: dict[str, Any] = cmd.raw_command(netfn=netfn, command=command, data=data, rslun=lun)
+            response: dict[str, Any] = cmd.raw_command(
+                netfn=netfn, command=command, data=data, rslun=lun, timeout=first_timeout
+            )
         except Exception as err:  # noqa: BLE001 - pyghmi raises many types; all become IpmiError here
             raise translate_error(err) from None
         finally:
             ipmi_session.maxtimeout = RETRANSMIT_LIMIT
             self._last_used = time.monotonic()
+        if "error" not in response:
+            self._answer_times.append(self._last_used - started)
         return response
 
     def close(self) -> None:
