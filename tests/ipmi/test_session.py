@@ -102,3 +102,88 @@ def test_pyghmi_session_locks_are_one_lock() -> None:
 
     session_module._install_pyghmi_workarounds()
     assert pyghmi_session.KEEPALIVE_SESSIONS is pyghmi_session.WAITING_SESSIONS
+
+
+class _FakePyghmiSession:
+    """Stands in for pyghmi's private session object: what no BMC can make pyghmi do on demand."""
+
+    def __init__(self, *, logout_raises: bool = False) -> None:
+        self.logged = 1
+        self.broken = False
+        self.maxtimeout = 0
+        self.logouts = 0
+        self._logout_raises = logout_raises
+
+    def logout(self) -> None:
+        self.logouts += 1
+        if self._logout_raises:
+            raise OSError("network is unreachable")
+
+
+class _FakeCommand:
+    """A pyghmi ``Command`` whose ``raw_command`` answers a fixed dict (pyghmi reports errors in the dict)."""
+
+    def __init__(self, answer: dict[str, object]) -> None:
+        self.ipmi_session = _FakePyghmiSession()
+        self._answer = answer
+
+    def raw_command(self, **_: object) -> dict[str, object]:
+        return dict(self._answer)
+
+
+def test_an_ipmi_error_passes_through_translation_unchanged() -> None:
+    original = IpmiAuthError("the BMC refused the user name or password")
+    assert translate_error(original) is original
+
+
+def test_retransmissions_without_a_time_bound_use_pyghmis_cap() -> None:
+    from custom_components.zephyr_ipmi.ipmi import session as session_module
+
+    assert session_module._retransmit_limit(None) == session_module.RETRANSMIT_LIMIT
+    # 1 + 2 = 3 s of timers fit in 3.5 s; a third retransmission (6 s in all) would not.
+    assert session_module._retransmit_limit(3.5) == 2
+    assert session_module._retransmit_limit(0.1) == 1
+
+
+def test_an_error_pyghmi_reports_in_its_answer_is_a_connection_error() -> None:
+    """pyghmi returns {"error": text} instead of raising for some lost sessions: never taken as data."""
+    session = LanplusSession("127.0.0.1", 623, "ADMIN", "secret")
+    session._command = _FakeCommand({"error": "timeout"})
+    with pytest.raises(IpmiConnectionError, match="timeout"):
+        session.request(0x06, 0x01)
+    assert session.round_trip == 0.0  # a failed request is no answer time
+
+
+def test_a_request_for_a_session_that_was_replaced_is_refused() -> None:
+    """A request made for login ``generation`` never reaches a newer session whose BMC was not checked."""
+    session = LanplusSession("127.0.0.1", 623, "ADMIN", "secret")
+    session._command = _FakeCommand({"code": 0, "data": b"\x20"})
+    session.generation = 2
+    assert session.request(0x06, 0x01, generation=2) == b"\x20"
+    with pytest.raises(IpmiConnectionError, match="changed"):
+        session.request(0x06, 0x01, generation=1)
+
+
+def test_a_failed_logout_is_only_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """Close Session may fail (BMC gone); the BMC expires the session by itself, nothing is raised."""
+    import logging
+
+    session = LanplusSession("127.0.0.1", 623, "ADMIN", "secret")
+    fake = _FakePyghmiSession(logout_raises=True)
+    with caplog.at_level(logging.DEBUG, logger="custom_components.zephyr_ipmi.ipmi.session"):
+        session._logout(fake)
+    assert fake.logouts == 1
+    assert "logout from 127.0.0.1 failed" in caplog.text
+
+
+def test_a_deferred_logout_gives_up_while_a_request_holds_the_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    from custom_components.zephyr_ipmi.ipmi import session as session_module
+
+    monkeypatch.setattr(session_module, "LOGOUT_LATER_WAIT", 0.05)
+    session = LanplusSession("127.0.0.1", 623, "ADMIN", "secret")
+    fake = _FakePyghmiSession()
+    with session._lock:
+        session._logout_after_request(fake)
+    assert fake.logouts == 0
+    session._logout_after_request(fake)
+    assert fake.logouts == 1
