@@ -214,6 +214,7 @@ def mock_client() -> Generator[MagicMock]:
         client.connect.return_value = IDENTITY
         client.controller_name.return_value = None
         client.sensor_list_version = 0
+        client.closed = False
         client.sensors.return_value = list(SENSORS)
         client.check_sdr.return_value = False
         client.poll.return_value = SNAPSHOT

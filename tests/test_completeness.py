@@ -7,6 +7,7 @@ DCMI and thresholds that follow the BMC, redefined SDR records, input validation
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -239,3 +240,35 @@ async def test_a_redefined_sdr_record_is_a_new_entity_definition(
         assert state.attributes["device_class"] == "power"
     finally:
         await _unload_all(hass)
+
+
+# ---------------------------------------------------------------------------
+# Unload while polling
+# ---------------------------------------------------------------------------
+
+
+async def test_a_poll_cut_short_by_an_unload_ends_without_an_error_log(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Attack finding 7: a poll under way when its entry unloads logged "Error fetching … no session" at ERROR."""
+    sim = _sim(bmc_sim_factory)
+    entry = await _add(hass, sim)
+    coordinator = _coordinator(entry)
+    hooked: list[object] = []
+
+    async def hook(snapshot: object, error: object) -> None:
+        hooked.append(error)
+
+    coordinator.poll_hooks.append(hook)
+    sim.control.set_fault(latency_ms=150)
+    seq = sim.control.last_seq()
+    poll = hass.async_create_task(coordinator.async_refresh())
+    # The poll is under way: its first Get Sensor Reading reached the BMC.
+    assert await _until(lambda: bool(sim.control.request_log(since=seq, netfn=0x04, cmd=0x2D)))
+    caplog.clear()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await poll
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert hooked == []  # nothing after the unload treats the cut poll as the BMC failing

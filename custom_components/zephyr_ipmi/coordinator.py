@@ -130,6 +130,11 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
             snapshot = await self.hass.async_add_executor_job(self.client.poll)
         except IpmiError as err:
             result = type(err).__name__
+            if self.client.closed:
+                # The entry was unloaded (or Home Assistant stops) while this poll ran: the BMC did not fail and
+                # nobody listens any more. The coordinator ends a cancelled poll without logging an error.
+                LOGGER.debug("The poll of %s was cut short by the unload: %s", self.name, err)
+                raise asyncio.CancelledError from err
             if isinstance(err, IpmiWrongBmcError):
                 async_create_wrong_bmc_issue(self.hass, self.config_entry)
             self._run_poll_hooks(None, err)

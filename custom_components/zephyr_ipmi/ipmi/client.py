@@ -75,6 +75,11 @@ class BmcClient:
         return self._connection.identity
 
     @property
+    def closed(self) -> bool:
+        """True once ``close`` was called (the entry was unloaded or Home Assistant stops)."""
+        return self._connection.closed
+
+    @property
     def request_count(self) -> int:
         """IPMI requests sent on this client's sessions so far (logins and keepalives excluded)."""
         return self._connection.session.requests
