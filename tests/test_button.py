@@ -25,13 +25,14 @@ async def test_entities(
 
 
 async def test_destructive_buttons_start_disabled(hass: HomeAssistant, bmc_sim_factory: SimFactory) -> None:
-    """Power off, power cycle and hard reset act without the operating system: they start disabled."""
+    """Power off, power cycle, hard reset and clearing the event log cannot be undone: they start disabled."""
     sim = start_sim(bmc_sim_factory, "hpe-ilo4")
     entry = await async_add(hass, sim, platforms=[Platform.BUTTON])
     entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-    disabled = {item.unique_id.rsplit("_", 2)[-2:][-1] for item in entries if item.disabled_by is not None}
-    enabled = sorted(item.unique_id.removeprefix(f"{entry.unique_id}_") for item in entries if not item.disabled_by)
-    assert disabled == {"off", "cycle", "reset"}
+    keys = {item.unique_id.removeprefix(f"{entry.unique_id}_"): item for item in entries}
+    disabled = sorted(key for key, item in keys.items() if item.disabled_by is not None)
+    enabled = sorted(key for key, item in keys.items() if not item.disabled_by)
+    assert disabled == ["clear_event_log", "hard_reset", "power_cycle", "power_off"]
     assert enabled == ["identify", "power_on", "soft_shutdown"]
 
 

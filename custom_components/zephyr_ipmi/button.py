@@ -1,7 +1,8 @@
-"""Buttons of Zephyr IPMI: server power (Chassis Control, IPMI 2.0 §28.3) and chassis identify (§28.5).
+"""Buttons of Zephyr IPMI: server power (Chassis Control, IPMI 2.0 §28.3), chassis identify (§28.5), clear SEL.
 
-Power off, power cycle and hard reset act at once, without the operating system: they start disabled.
-Every press goes through the core's write gate and is audited. The notification channels entry gets a
+Power off, power cycle and hard reset act at once, without the operating system: they start disabled, and
+so does *Clear event log* (Clear SEL, §31.9), which erases the BMC's own record of past events. Every press
+goes through the core's write gate and is audited. The notification channels entry gets a
 *Send test alert* button per channel instead.
 """
 
@@ -21,7 +22,7 @@ from .coordinator import ZephyrConfigEntry
 from .delivery import is_channels_entry
 from .delivery.entities import ZephyrSendTestAlertButton, async_add_channel_entities
 from .entity import ZephyrControlEntity
-from .helpers import zephyr_action
+from .helpers import async_actor, async_clear_event_log, zephyr_action
 from .ipmi.control import ChassisAction, FanController
 from .ipmi.vendors import Capabilities
 
@@ -90,6 +91,14 @@ DESCRIPTIONS = (
 )
 
 
+CLEAR_EVENT_LOG = ButtonEntityDescription(
+    key="clear_event_log",
+    translation_key="clear_event_log",
+    entity_category=EntityCategory.CONFIG,
+    entity_registry_enabled_default=False,
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: ZephyrConfigEntry,
@@ -103,7 +112,10 @@ async def async_setup_entry(
     if (caps := control.capabilities) is None:
         return
     async_add_entities(
-        ZephyrButton(entry, control, description) for description in DESCRIPTIONS if description.exists_fn(caps)
+        [
+            *(ZephyrButton(entry, control, description) for description in DESCRIPTIONS if description.exists_fn(caps)),
+            ZephyrClearEventLogButton(entry, control, CLEAR_EVENT_LOG),
+        ]
     )
 
 
@@ -123,3 +135,25 @@ class ZephyrButton(ZephyrControlEntity, ButtonEntity):
     def async_press(self, controller: FanController, actor: str) -> object:
         """Send the button's request through the write gate (blocking; the decorator runs it in the executor)."""
         return self.entity_description.press_fn(controller, actor)
+
+
+class ZephyrClearEventLogButton(ZephyrControlEntity, ButtonEntity):
+    """Empties the BMC's SEL (after alerting on its unread records); available while the BMC has a readable SEL."""
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Available while the BMC answers, the session may write and the BMC's SEL could be read."""
+        health = self.coordinator.config_entry.runtime_data.health
+        return (
+            self.coordinator.last_update_success
+            and not self.coordinator.user_privilege
+            and (health is None or health.sel_supported)
+        )
+
+    @override
+    async def async_press(self) -> None:
+        """Clear the SEL through the write gate, audited (see ``HealthMonitor.async_clear_sel``)."""
+        entry = self.coordinator.config_entry
+        actor = await async_actor(self.hass, entry, self._context)
+        await async_clear_event_log(entry, actor, self._context)

@@ -409,7 +409,9 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
     def _add_audit(self, entry: dict[str, Any], context: Context | None) -> None:
         """Append one audit entry and fire it as a logbook event (shown on the BMC's device page too)."""
         self.audit.append(entry)
-        device = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, self.config_entry.unique_id or "")})
+        device = dr.async_get(self.hass).async_get_device_by_identifier(
+            (DOMAIN, self.config_entry.unique_id or ""), self.config_entry.entry_id
+        )
         self.hass.bus.async_fire(
             EVENT_AUDIT,
             {

@@ -20,10 +20,12 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.start import async_at_started
@@ -33,8 +35,11 @@ from homeassistant.util import dt as dt_util
 from .alerts import Alert, AlertKind, AlertSeverity
 from .const import DOMAIN, EVENT_ALERT, LOGGER
 from .coordinator import ZephyrConfigEntry, ZephyrCoordinator
+from .fan_control import ZephyrControlCoordinator
+from .helpers import async_call_bmc
 from .incidents import IncidentTracker, Observation
 from .ipmi import BmcSnapshot, IpmiAuthError, IpmiCompletionCodeError, IpmiError, SdrSensor
+from .ipmi.control import FanController
 from .ipmi.sel import SelEvent, SelInfo, SelPosition, SelReader, decode_event, sel_time
 from .rules import AlertSettings, HealthState, sel_fill_observation, sel_observations, snapshot_observations
 
@@ -47,7 +52,45 @@ _SEL_UNSUPPORTED = frozenset({0xC1, 0xC2, 0xCC, 0xD4})
 ISSUE_INTRUSION = "chassis_intrusion"
 ISSUE_SEL_FULL = "sel_nearly_full"
 
+CLEAR_READS = 16
+"""Most ``read_new`` calls before a clear (each up to ``sel.MAX_RECORDS_PER_READ`` records): unread records first."""
+
 type AlertListener = Callable[[Alert], None]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Cleared:
+    """What clearing the SEL found.
+
+    ``events``: records unread before the clear, ``position`` the SEL position after them, ``bmc_time`` the
+    BMC's SEL clock (s since 1970) read with them; ``done`` whether the BMC reported the erasure done, and
+    ``after`` the Get SEL Info read after it (None when not read).
+    """
+
+    events: list[SelEvent]
+    position: SelPosition | None
+    bmc_time: int | None
+    done: bool
+    after: SelInfo | None
+
+
+def _position_after_clear(info: SelInfo | None) -> SelPosition:
+    """Return the SEL position of a SEL Zephyr just emptied: every record found later is new.
+
+    With the info read after the erasure, the next unchanged Get SEL Info costs nothing more; without it, the
+    next check walks the (nearly empty) SEL from its first record.
+    """
+    if info is None:
+        return SelPosition(
+            last_record_id=None, last_timestamp=None, entries=0, last_add=None, last_erase=None, complete=False
+        )
+    return SelPosition(
+        last_record_id=None,
+        last_timestamp=None,
+        entries=info.entries,
+        last_add=info.last_add,
+        last_erase=info.last_erase,
+    )
 
 
 async def async_remove_health(hass: HomeAssistant, entry_id: str) -> None:
@@ -204,19 +247,25 @@ class HealthMonitor:
         """
         sensors = dict(self.coordinator.sensors)
         from_poll = snapshot_observations(sensors, snapshot, self.settings, self.state, now)
+        events = await self._async_read_sel(sensors.values(), now)
+        observations = self._record_observations(events, from_poll, now)
+        if self.sel_info is not None:
+            observations.append(sel_fill_observation(self.sel_info, now))
+        return observations + from_poll
+
+    def _record_observations(
+        self, events: list[SelEvent], from_poll: list[Observation], now: datetime
+    ) -> list[Observation]:
+        """Observe new SEL records; those about a problem the poll (``from_poll``) shows now are left to the poll."""
         watched = {observation.key for observation in from_poll}
         active_now = {observation.key for observation in from_poll if observation.active}
-        events = await self._async_read_sel(sensors.values(), now)
-        observations = [
+        return [
             observation
             for observation in sel_observations(
                 events, watched, self.settings, self.state, now, clock_offset=self.clock_offset
             )
             if observation.key not in active_now
         ]
-        if self.sel_info is not None:
-            observations.append(sel_fill_observation(self.sel_info, now))
-        return observations + from_poll
 
     async def _async_read_sel(self, sensors: Iterable[SdrSensor], now: datetime) -> list[SelEvent]:
         """Read and decode the SEL records added since the saved position (in the executor)."""
@@ -245,6 +294,76 @@ class HealthMonitor:
             self.clock_offset = now - bmc_now
         self.recent_events.extend(events)
         return events
+
+    # -- clearing the SEL ----------------------------------------------------------------------------------
+
+    async def async_clear_sel(self, control: ZephyrControlCoordinator, actor: str, context: Context | None) -> None:
+        """Empty the BMC's SEL through the write gate (audited), for the *Clear event log* action and button.
+
+        First the records logged since the last poll are read and alerted on, so the clear loses none; then
+        Reserve SEL and Clear SEL (``FanController.clear_sel``). Once the BMC reports the erasure done, the SEL
+        position starts over at the empty SEL (every later record is new, none is announced twice) and the
+        "SEL nearly full" incident ends with its recovery alert and repair issue. Checks wait for the clear.
+
+        Raises the translated errors of ``helpers.async_call_bmc`` (refusal, BMC silent, completion code), and
+        ``HomeAssistantError`` ("sel_clear_unconfirmed") when the BMC did not report the erasure done in time:
+        the next poll then finds the SEL as the BMC left it.
+        """
+        async with self._lock:
+            sdr = list(self.coordinator.sensors.values())
+            cleared = await async_call_bmc(
+                control, lambda controller: self._clear(controller, actor, sdr), context=context
+            )
+            now = dt_util.utcnow()
+            if (bmc_now := sel_time(cleared.bmc_time)) is not None:
+                self.clock_offset = now - bmc_now
+            self.recent_events.extend(cleared.events)
+            snapshot = self.coordinator.data
+            from_poll = (
+                []
+                if snapshot is None
+                else snapshot_observations(dict(self.coordinator.sensors), snapshot, self.settings, self.state, now)
+            )
+            alerts = self.tracker.apply(self._record_observations(cleared.events, from_poll, now), now)
+            self.position = cleared.position
+            if cleared.done:
+                self.sel_info = cleared.after or self.sel_info
+                self.position = _position_after_clear(cleared.after)
+                message = "The event log (SEL) was cleared."
+                if cleared.after is not None:
+                    message = sel_fill_observation(cleared.after, now).message
+                if (ended := self.tracker.end(AlertKind.SEL_NEARLY_FULL, "sel", now, message=message)) is not None:
+                    alerts.append(ended)
+            for alert in alerts:
+                self._fire(alert)
+            self._sync_issues()
+            await self._async_save()
+        if not cleared.done:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="sel_clear_unconfirmed",
+                translation_placeholders={"name": self.entry.title},
+            )
+
+    def _clear(self, controller: FanController, actor: str, sdr: list[SdrSensor]) -> _Cleared:
+        """Read the SEL's unread records, then clear it and read its info again (blocking, in the executor)."""
+        position, bmc_time = self.position, None
+        events: list[SelEvent] = []
+        if self.sel_supported:
+            for _ in range(CLEAR_READS):
+                result = self._reader.read_new(position)
+                position, bmc_time = result.position, result.bmc_time or bmc_time
+                events.extend(decode_event(record, sdr) for record in result.records)
+                if position.complete:
+                    break
+        done = controller.clear_sel(actor=actor)
+        after = None
+        if done:
+            try:
+                after = self._reader.info()
+            except IpmiError as err:
+                LOGGER.debug("Get SEL Info after clearing the SEL of %s failed: %s", self.entry.title, err)
+        return _Cleared(events=events, position=position, bmc_time=bmc_time, done=done, after=after)
 
     @callback
     def async_fan_control(self, lost: bool, *, zone: str | None = None, detail: str | None = None) -> None:

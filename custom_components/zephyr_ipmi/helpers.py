@@ -129,6 +129,18 @@ async def async_call_bmc[T](
     return result
 
 
+async def async_clear_event_log(entry: ZephyrConfigEntry, actor: str, context: Context | None) -> None:
+    """Empty the BMC's SEL through the write gate for ``actor`` (see ``HealthMonitor.async_clear_sel``).
+
+    Raises the translated errors of ``async_call_bmc``; a ``HomeAssistantError`` ("sel_clear_unconfirmed") when
+    the BMC did not report the erasure done.
+    """
+    runtime = entry.runtime_data
+    if runtime.health is None:  # pragma: no cover - set before the platforms and actions can reach the entry
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="command_failed")
+    await runtime.health.async_clear_sel(runtime.control, actor, context)
+
+
 def zephyr_action[EntityT: ZephyrControlEntity, **P](
     func: Callable[Concatenate[EntityT, FanController, str, P], object],
 ) -> Callable[Concatenate[EntityT, P], Coroutine[Any, Any, None]]:

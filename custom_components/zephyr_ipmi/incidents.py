@@ -143,18 +143,37 @@ class IncidentTracker:
             if incident.cleared is None or now - incident.cleared < self.cooldown:
                 continue
             del self.incidents[key]
-            lasted = format_duration(incident.cleared - incident.started)
-            message = incident.recovery_message or f"Ended: {incident.message}"
-            alerts.append(
-                self._alert(
-                    incident,
-                    recovered=True,
-                    time=incident.cleared,
-                    message=f"{message.rstrip('.')}; it lasted {lasted}.",
-                    reading=incident.recovery_reading,
-                )
-            )
+            alerts.append(self._recovery(incident, incident.cleared))
         return alerts
+
+    def end(
+        self, kind: AlertKind, subject: str, now: datetime, *, message: str, reading: str | None = None
+    ) -> Alert | None:
+        """End the open incident of ``kind`` about ``subject`` now, without a cooldown: the owner fixed it.
+
+        For a problem Zephyr itself removed (such as a SEL it cleared). ``message`` is the recovery sentence.
+        Returns the recovery alert, or None when no such incident is open. An incident already clear ends at the
+        time it cleared.
+        """
+        incident = self.incidents.pop((kind, subject), None)
+        if incident is None:
+            return None
+        if incident.cleared is None:
+            incident.cleared = max(now, incident.last_seen)
+        incident.recovery_message, incident.recovery_reading = message, reading
+        return self._recovery(incident, incident.cleared)
+
+    def _recovery(self, incident: Incident, cleared: datetime) -> Alert:
+        """Return the recovery alert of ``incident``, which cleared at ``cleared``; it says how long it lasted."""
+        lasted = format_duration(cleared - incident.started)
+        message = incident.recovery_message or f"Ended: {incident.message}"
+        return self._alert(
+            incident,
+            recovered=True,
+            time=cleared,
+            message=f"{message.rstrip('.')}; it lasted {lasted}.",
+            reading=incident.recovery_reading,
+        )
 
     def get(self, kind: AlertKind, subject: str) -> Incident | None:
         """Return the open incident of ``kind`` about ``subject``, or None."""

@@ -1,4 +1,4 @@
-"""Actions of Zephyr IPMI: fan mode, zone duty, hand-back, fan sensor thresholds and raw IPMI commands.
+"""Actions of Zephyr IPMI: fan mode, zone duty, hand-back, fan sensor thresholds, raw IPMI commands, clear SEL.
 
 Each names the BMC by its config entry (thresholds: by the fan sensor's entity). Writes go through the
 core's write gate and the audit trail like the entities' do. Users without administrator rights are refused
@@ -24,7 +24,7 @@ from .const import DOMAIN
 from .coordinator import ZephyrConfigEntry
 from .delivery import is_channels_entry
 from .fan_control import ZephyrControlCoordinator
-from .helpers import async_actor, async_call_bmc
+from .helpers import async_actor, async_call_bmc, async_clear_event_log
 from .ipmi import SensorKind
 from .ipmi.vendors import FanMode
 
@@ -33,6 +33,7 @@ SERVICE_SET_ZONE_DUTY: Final = "set_zone_duty"
 SERVICE_RESTORE: Final = "restore_automatic_fan_control"
 SERVICE_SET_FAN_THRESHOLDS: Final = "set_fan_thresholds"
 SERVICE_SEND_RAW_COMMAND: Final = "send_raw_command"
+SERVICE_CLEAR_EVENT_LOG: Final = "clear_event_log"
 
 ADMIN_ONLY: Final = frozenset({SERVICE_SET_FAN_THRESHOLDS, SERVICE_SEND_RAW_COMMAND})
 """Actions Home Assistant itself refuses to users without administrator rights, whatever the options say."""
@@ -190,6 +191,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
         )
         return {"data": list(answer), "hex": answer.hex(" ")}
 
+    async def _clear_event_log(call: ServiceCall) -> None:
+        entry = _bmc_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
+        actor = await async_actor(hass, entry, call.context)
+        await async_clear_event_log(entry, actor, call.context)
+
     handlers: dict[str, tuple[Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]], Any, SupportsResponse]]
     handlers = {
         SERVICE_SET_FAN_MODE: (_set_fan_mode, SET_FAN_MODE_SCHEMA, SupportsResponse.NONE),
@@ -197,6 +203,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_RESTORE: (_restore, ENTRY_SCHEMA, SupportsResponse.NONE),
         SERVICE_SET_FAN_THRESHOLDS: (_set_fan_thresholds, SET_FAN_THRESHOLDS_SCHEMA, SupportsResponse.OPTIONAL),
         SERVICE_SEND_RAW_COMMAND: (_send_raw_command, SEND_RAW_COMMAND_SCHEMA, SupportsResponse.OPTIONAL),
+        SERVICE_CLEAR_EVENT_LOG: (_clear_event_log, ENTRY_SCHEMA, SupportsResponse.NONE),
     }
     for service, (handler, schema, response) in handlers.items():
         if service in ADMIN_ONLY:
