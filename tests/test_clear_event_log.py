@@ -13,9 +13,11 @@ from unittest.mock import patch
 import pytest
 from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.components.recorder import Recorder
+from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import Context, Event, HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -283,6 +285,11 @@ async def test_button_unavailable_without_a_sel(hass: HomeAssistant, bmc_sim_fac
     state = hass.states.get(button)
     assert state is not None
     assert state.state == "unavailable"
+    # The action still sends Clear SEL (administrators may know better); the BMC empties its log.
+    sim.control.add_sel_event("intrusion")
+    await hass.services.async_call(DOMAIN, "clear_event_log", {"config_entry_id": entry.entry_id}, blocking=True)
+    assert sim.control.sel() == []
+    assert control(entry).audit[-1]["result"] == "ok"
 
 
 async def test_clear_in_the_logbook(
@@ -318,3 +325,59 @@ async def test_clear_in_the_logbook(
     assert f"clear_sel (netfn 0x0A cmd 0x47 {reserve.hex(' ')} 43 4c 52 aa): ok" in messages
     assert any(message.startswith("recovered: The event log (SEL) has room again") for message in messages)
     assert "deprecated" not in caplog.text
+
+
+async def test_repair_clears_the_event_log(hass: HomeAssistant, bmc_sim_factory: SimFactory) -> None:
+    """The "nearly full" repair offers the clear: a refusal is shown in the form, a confirmation clears the SEL."""
+    sim = start_sim(bmc_sim_factory, "supermicro-x11")
+    entry = await async_add(hass, sim)
+    sim.control.fill_sel("login_failed")
+    await _poll(hass, entry)
+    issue = _repair(hass, entry)
+    assert issue is not None
+    assert issue.is_fixable
+    assert await async_setup_component(hass, "repairs", {})
+    flows = repairs_flow_manager(hass)
+    assert flows is not None
+    step = await flows.async_init(DOMAIN, context={"issue_id": issue.issue_id})
+    assert step["step_id"] == "confirm"
+    assert step["description_placeholders"] == {"server": entry.title, "fill": "100 %"}
+
+    sim.control.set_completion_code(0x0A, 0x47, 0xC1, count=1)
+    step = await flows.async_configure(step["flow_id"], {})
+    assert step["type"] is FlowResultType.FORM
+    assert step["errors"] == {"base": "clear_failed"}
+    assert step["description_placeholders"]["error"] == "The BMC refused the command (completion code 0xC1)"
+    assert len(sim.control.sel()) == 512
+    assert _repair(hass, entry) is not None
+
+    done = await flows.async_configure(step["flow_id"], {})
+    assert done["type"] is FlowResultType.CREATE_ENTRY
+    assert sim.control.sel() == []
+    assert _repair(hass, entry) is None
+    assert (control(entry).audit[-1]["command"], control(entry).audit[-1]["actor"]) == (
+        "clear_sel",
+        "repair:sel_nearly_full",
+    )
+    await _poll(hass, entry)
+    assert _repair(hass, entry) is None
+
+
+async def test_repair_of_an_unloaded_entry(hass: HomeAssistant, bmc_sim_factory: SimFactory) -> None:
+    """A repair confirmed after its entry was unloaded sends nothing and says why."""
+    sim = start_sim(bmc_sim_factory, "supermicro-x11")
+    entry = await async_add(hass, sim)
+    sim.control.fill_sel("login_failed")
+    await _poll(hass, entry)
+    issue = _repair(hass, entry)
+    assert issue is not None
+    assert await async_setup_component(hass, "repairs", {})
+    flows = repairs_flow_manager(hass)
+    assert flows is not None
+    step = await flows.async_init(DOMAIN, context={"issue_id": issue.issue_id})
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+    result = await flows.async_configure(step["flow_id"], {})
+
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "not_loaded")
+    assert len(sim.control.sel()) == 512

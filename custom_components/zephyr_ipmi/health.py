@@ -435,7 +435,7 @@ class HealthMonitor:
 
     @callback
     def _sync_issues(self) -> None:
-        """Show the "SEL nearly full" repair issue while its incident lasts.
+        """Show the "SEL nearly full" repair issue while its incident lasts; its fix clears the SEL.
 
         (Lost fan control has its repair issue from the control layer, which offers the retry.)
         """
@@ -448,7 +448,8 @@ class HealthMonitor:
             self.hass,
             DOMAIN,
             issue_id,
-            is_fixable=False,
+            data={"entry_id": self.entry.entry_id, "action": "clear_event_log"},
+            is_fixable=True,
             severity=ir.IssueSeverity.WARNING,
             translation_key=ISSUE_SEL_FULL,
             translation_placeholders={"server": self.entry.title, "fill": sel.reading or ""},

@@ -1,14 +1,24 @@
-"""Repairs of Zephyr IPMI: retry fan control after the BMC took it back or its firmware refused it."""
+"""Repairs of Zephyr IPMI: retry fan control after the BMC took it back or its firmware refused it; clear a full SEL.
+
+Chassis intrusions are acknowledged with the plain confirmation of ``RetryFanControlFlow`` (no entry id).
+"""
 
 from __future__ import annotations
 
-from typing import override
+from typing import Final, override
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow, RepairsFlowResult
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 
 from .coordinator import ZephyrConfigEntry
+from .helpers import async_clear_event_log
+
+ACTION_CLEAR_EVENT_LOG: Final = "clear_event_log"
+"""Issue data ``action`` of the "SEL nearly full" issue: its fix clears the SEL."""
+REPAIR_ACTOR: Final = "repair:sel_nearly_full"
+"""Audit actor of a clear confirmed in the repair (Home Assistant lets only administrators fix repairs)."""
 
 
 class RetryFanControlFlow(ConfirmRepairFlow):
@@ -29,8 +39,40 @@ class RetryFanControlFlow(ConfirmRepairFlow):
         return await super().async_step_confirm(user_input)
 
 
+class ClearEventLogFlow(ConfirmRepairFlow):
+    """Confirm, then clear the BMC's SEL (its unread records are alerted first); a failure is shown in words."""
+
+    def __init__(self, entry_id: str) -> None:
+        """Clear the SEL of the entry ``entry_id``."""
+        super().__init__()
+        self._entry_id = entry_id
+
+    @override
+    async def async_step_confirm(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
+        """Ask for confirmation, then clear the SEL through the write gate (audited)."""
+        if user_input is None:
+            return await super().async_step_confirm()
+        entry: ZephyrConfigEntry | None = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None or entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="not_loaded")
+        try:
+            await async_clear_event_log(entry, REPAIR_ACTOR, None)
+        except HomeAssistantError as err:
+            form = await super().async_step_confirm()
+            return self.async_show_form(
+                step_id="confirm",
+                data_schema=form.get("data_schema"),
+                errors={"base": "clear_failed"},
+                description_placeholders={**(form.get("description_placeholders") or {}), "error": str(err)},
+            )
+        return self.async_create_entry(data={})
+
+
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
 ) -> RepairsFlow:
-    """Return the flow that fixes ``issue_id`` (lost or refused fan control)."""
-    return RetryFanControlFlow(str((data or {}).get("entry_id")))
+    """Return the flow that fixes ``issue_id``: clear a nearly full SEL, or retry fan control (or acknowledge)."""
+    entry_id = str((data or {}).get("entry_id"))
+    if (data or {}).get("action") == ACTION_CLEAR_EVENT_LOG:
+        return ClearEventLogFlow(entry_id)
+    return RetryFanControlFlow(entry_id)
