@@ -540,10 +540,162 @@ async def run_soak(config: dict[str, Any]) -> dict[str, Any]:
     return await with_home_assistant(config, body)
 
 
+class GcWatch:
+    """Pauses of the garbage collector (ms) while watching: they stop every thread, the event loop included."""
+
+    def __init__(self) -> None:
+        """Create a stopped watch."""
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append((time.perf_counter() - self._started) * 1000)
+
+    def start(self) -> None:
+        """Start recording."""
+        import gc  # noqa: PLC0415
+
+        self.pauses = {0: [], 1: [], 2: []}
+        gc.callbacks.append(self._callback)
+
+    def stop(self) -> dict[str, dict[str, float]]:
+        """Stop recording; return a summary (ms) per generation."""
+        import gc  # noqa: PLC0415
+
+        gc.callbacks.remove(self._callback)
+        return {f"gen{gen}": {**summarize(p), "total": sum(p)} for gen, p in self.pauses.items()}
+
+
+async def run_startup(config: dict[str, Any]) -> dict[str, Any]:
+    """Every entry set up at once with a warm SDR cache (as at Home Assistant start), the loop's lag sampled.
+
+    A cold setup of every entry fills the SDR cache first; after unloading them all, the warm setup runs with
+    the lag probe on. Returns each entry's warm setup time (s), the loop lag during it and the garbage
+    collector's pauses (ms).
+    """
+
+    async def body(h: Harness) -> dict[str, Any]:
+        cold = await h.setup_all()
+        await h.unload_all()
+        probe = LagProbe()
+        gc_watch = GcWatch()
+        probe.start()
+        gc_watch.start()
+        cpu = time.process_time()
+        start = time.perf_counter()
+        warm = await h.setup_all()
+        total = time.perf_counter() - start
+        warm_cpu = time.process_time() - cpu
+        lag = await probe.stop()
+        return {
+            "bmcs": len(h.entries),
+            "sensors": int(config["sensors"]),
+            "cold_s": summarize(cold),
+            "warm_s": summarize(warm),
+            "warm_total_s": total,
+            "warm_cpu_s": warm_cpu,
+            "lag_ms": lag,
+            "gc_pause_ms": gc_watch.stop(),
+        }
+
+    return await with_home_assistant(config, body)
+
+
+def _poll_starts(coordinators: list[Any], since: float) -> list[float]:
+    """Start times (Unix s) of the polls the coordinators recorded since ``since`` (Unix s)."""
+    from homeassistant.util import dt as dt_util  # noqa: PLC0415
+
+    starts = []
+    for coordinator in coordinators:
+        for record in list(coordinator.polls):
+            parsed = dt_util.parse_datetime(record.start)
+            if parsed is not None and parsed.timestamp() >= since:
+                starts.append(parsed.timestamp())
+    return sorted(starts)
+
+
+def _crowding(starts: list[float], width: float) -> int:
+    """The most poll starts within any ``width`` s."""
+    most = 0
+    first = 0
+    for last, at in enumerate(starts):
+        while at - starts[first] > width:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+async def run_timers(config: dict[str, Any]) -> dict[str, Any]:
+    """The entries' own timers poll every ``scan_interval`` s; the loop's lag sampled per scheduling ``arms``.
+
+    Arm ``together`` schedules every poll the way Home Assistant's ``DataUpdateCoordinator`` does (the next
+    poll one interval after the last one ended, all entries within the same second when they started
+    together); arm ``spread`` is the integration's own schedule. Each arm gets one interval to settle, then
+    ``duration`` s measured: loop lag (ms), CPU (s), and how many polls started within any 1 s.
+    """
+    from homeassistant.helpers.update_coordinator import DataUpdateCoordinator  # noqa: PLC0415
+
+    from custom_components.zephyr_ipmi.coordinator import ZephyrCoordinator  # noqa: PLC0415
+
+    duration = float(config["duration"])
+    interval = float(config["scan_interval"])
+    own = ZephyrCoordinator.__dict__.get("_schedule_refresh")
+
+    async def body(h: Harness) -> dict[str, Any]:
+        setup = await h.setup_all()
+        arms: dict[str, Any] = {}
+        for arm in config.get("arms", ["together", "spread"]):
+            if arm == "together" or own is None:
+                # Home Assistant's own scheduling; every entry re-started together as at Home Assistant start.
+                ZephyrCoordinator._schedule_refresh = DataUpdateCoordinator._schedule_refresh  # type: ignore[method-assign]
+                for coordinator in h.coordinators:
+                    coordinator._microsecond = getattr(coordinator, "_jitter", coordinator._microsecond)
+            else:
+                ZephyrCoordinator._schedule_refresh = own  # type: ignore[method-assign]
+            await bounded(
+                asyncio.gather(*(c.async_refresh() for c in h.coordinators)), "a poll round"
+            )  # all at once, then each reschedules itself
+            await asyncio.sleep(interval)
+            since = time.time()
+            probe = LagProbe()
+            gc_watch = GcWatch()
+            probe.start()
+            gc_watch.start()
+            cpu = time.process_time()
+            await asyncio.sleep(duration)
+            cpu_used = time.process_time() - cpu
+            lag = await probe.stop()
+            gc_pauses = gc_watch.stop()
+            starts = _poll_starts(h.coordinators, since)
+            arms[arm] = {
+                "lag_ms": lag,
+                "cpu_s": cpu_used,
+                "polls": len(starts),
+                "most_starts_in_1s": _crowding(starts, 1.0),
+                "most_starts_in_100ms": _crowding(starts, 0.1),
+                "gc_pause_ms": gc_pauses,
+            }
+        return {
+            "bmcs": len(h.entries),
+            "sensors": int(config["sensors"]),
+            "scan_interval_s": interval,
+            "window_s": duration,
+            "setup_s": summarize(setup),
+            "arms": arms,
+        }
+
+    return await with_home_assistant(config, body)
+
+
 MODES: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
     "matrix": run_matrix,
     "isolation": run_isolation,
     "soak": run_soak,
+    "startup": run_startup,
+    "timers": run_timers,
 }
 
 

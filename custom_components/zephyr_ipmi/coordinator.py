@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from time import monotonic
+from time import monotonic, time
 from typing import TYPE_CHECKING, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_SCAN_INTERVAL
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -67,6 +68,38 @@ def _definition(sdr: SdrSensor) -> SdrSensor:
     return replace(sdr, thresholds={}, record_id=0)
 
 
+def poll_slot(entry_id: str, interval: float) -> float:
+    """Return an entry's stable offset (s) within the scan interval, in [0, ``interval``): a hash of its id.
+
+    Entries polled with the same interval get different slots, so their polls are spread over the
+    interval instead of firing in the same second (e.g. every entry after Home Assistant starts).
+    """
+    digest = hashlib.sha256(entry_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 * interval
+
+
+#: A slot this close (s) after one interval from now is waited for: timers fire a little early or late.
+SLOT_TOLERANCE = 1.0
+
+
+def next_poll_delay(now: float, interval: float, slot: float, last_poll: float = 0.0) -> float:
+    """Seconds from ``now`` (Unix s) to the next poll: one interval, shortened towards the entry's slot.
+
+    Slot times are ``slot + k * interval`` (Unix s). The next poll is the latest slot time not after
+    ``now + interval`` (or up to ``SLOT_TOLERANCE`` s after it), but never sooner than half an interval: a
+    poll is at most that tolerance later than Home Assistant would schedule it (one interval after the last
+    one ended), an entry off its slot reaches it within two polls, and one on its slot polls once per
+    interval. After a poll that took ``last_poll`` s, more than half an interval (a slow BMC), the delay is
+    one interval.
+    """
+    if last_poll > interval / 2:
+        return interval
+    late = (slot - now - interval) % interval
+    if late <= SLOT_TOLERANCE:
+        return interval + late
+    return max(interval / 2, interval - (now + interval - slot) % interval)
+
+
 def _as_ha_error(err: IpmiError) -> ConfigEntryAuthFailed | UpdateFailed:
     """Translate an IPMI error: rejected credentials start reauthentication, anything else fails the update."""
     if isinstance(err, IpmiAuthError):
@@ -103,6 +136,30 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
         self._hook_tasks: set[asyncio.Task[None]] = set()
         self.poll_hooks: list[PollHook] = []
         """Started after every poll, in order (health alerts read the SEL there); they never delay the poll."""
+        self._slot = poll_slot(entry.entry_id, interval.total_seconds())
+        self._jitter = self._microsecond
+        self._last_poll = 0.0
+        """How long the last poll took (s)."""
+
+    @callback
+    @override
+    def _schedule_refresh(self) -> None:
+        """Schedule the next poll towards this entry's slot of the interval (``poll_slot``, ``next_poll_delay``).
+
+        Home Assistant schedules the next poll one interval after the last one ended, within the same
+        second for entries that started together: 50 BMCs would then poll in the same instant, every
+        interval, and the event loop would take all their state writes at once. Slots are on the wall clock,
+        so they stay put across restarts. The base class adds ``_microsecond`` to the whole second of
+        ``loop.time()`` plus the interval; it is set here so that sum is the delay wanted. A retry delay the
+        base class was asked for keeps Home Assistant's own jitter.
+        """
+        if self._update_interval_seconds is not None and self._retry_after is None:
+            delay = next_poll_delay(time(), self._update_interval_seconds, self._slot, self._last_poll)
+            now = self.hass.loop.time()
+            self._microsecond = now + delay - int(now) - self._update_interval_seconds
+        else:
+            self._microsecond = self._jitter
+        super()._schedule_refresh()
 
     @override
     async def _async_setup(self) -> None:
@@ -143,9 +200,8 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
             result = type(err).__name__
             raise
         finally:
-            self.polls.append(
-                PollRecord(start=started.isoformat(), duration=round(monotonic() - start, 3), result=result)
-            )
+            self._last_poll = monotonic() - start
+            self.polls.append(PollRecord(start=started.isoformat(), duration=round(self._last_poll, 3), result=result))
         self._integrate_power(monotonic(), snapshot.power)
         if self.client.sensor_list_version != self._sensor_list_version:
             # Thresholds read again (after a write through the client): show them with this poll.
