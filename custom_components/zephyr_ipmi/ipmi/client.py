@@ -24,6 +24,7 @@ from .poller import UNAVAILABLE, DcmiPower, read_chassis_power, read_sensors, re
 from .protocol import CMD_SET_SENSOR_THRESHOLDS, NETFN_SENSOR
 from .records import SDR_REPOSITORY, RecordWalker
 from .sdr_cache import SDR_CACHE_VERSION, SdrCache, cache_path, repository_stamp, sensors_from_records
+from .session import drain_received_queue
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -213,6 +214,8 @@ class BmcClient:
             except IpmiConnectionError:
                 self._connection.drop()
                 raise
+            finally:
+                drain_received_queue()
             return BmcSnapshot(readings=readings, power_on=power_on, power=power, errors=errors)
 
     def read(self, keys: Iterable[str]) -> dict[str, SensorReading]:

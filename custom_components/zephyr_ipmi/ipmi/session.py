@@ -38,6 +38,11 @@ bytes out, ``IpmiError`` on failure). Known pyghmi defects handled here (see doc
   here is abandoned after ``LOGIN_TIMEOUT`` s (pyghmi's retransmission timer checks the deadline),
   and ``time_bound`` bounds everything a thread sends in a block: a request is given fewer
   retransmissions when little time is left, and none once it is over.
+* (k) pyghmi's I/O thread appends the session of every received packet to the process-wide ``sessionqueue``,
+  which only its event loop empties, and that loop runs only during a login: the queue grew by one entry per
+  packet (about a million a day per BMC polled every 10 s), keeping old session objects alive.
+  ``drain_received_queue`` empties it after each poll while no login is running (requests read their own
+  session's packet queue, so nothing waits on these entries).
 """
 
 from __future__ import annotations
@@ -171,6 +176,9 @@ RTT_SAMPLES = 16
 SLOW_ANSWER = 0.25
 #: Longest first retransmission timer (s).
 MAX_FIRST_TIMEOUT = 5.0
+_LOGINS_LOCK = threading.Lock()
+_logins_running = 0
+"""Logins inside pyghmi's ``Session`` constructor now; their event loop needs ``sessionqueue`` (defect (k))."""
 _BOUND = threading.local()
 """Per thread: ``at``, the monotonic time by which the block under ``time_bound`` must be done."""
 _LOGIN = threading.local()
@@ -294,6 +302,31 @@ def _install_pyghmi_workarounds() -> None:
         pyghmi_session.Session._isincommand = _isincommand
 
 
+def drain_received_queue() -> None:
+    """Empty pyghmi's process-wide queue of sessions with received packets, unless a login is running.
+
+    pyghmi defect (k): the queue is read only by pyghmi's event loop (run during logins); a request reads its own
+    session's packets. Called after each poll; a login started meanwhile waits until the queue is empty.
+    """
+    from pyghmi.ipmi.private import session as pyghmi_session  # noqa: PLC0415
+
+    with _LOGINS_LOCK:
+        if not _logins_running:
+            pyghmi_session.sessionqueue.clear()
+
+
+def _login_started() -> None:
+    global _logins_running  # noqa: PLW0603 - one count for the process, like pyghmi's queue
+    with _LOGINS_LOCK:
+        _logins_running += 1
+
+
+def _login_ended() -> None:
+    global _logins_running  # noqa: PLW0603
+    with _LOGINS_LOCK:
+        _logins_running -= 1
+
+
 _HOLDERS_LOCK = threading.Lock()
 _HOLDERS: dict[int, int] = {}
 """Number of open ``LanplusSession`` objects per pyghmi session object (by ``id``); see defect (f)."""
@@ -390,6 +423,7 @@ class LanplusSession:
             raise IpmiConnectionError("the BMC did not answer in time")
         started = time.monotonic()
         _LOGIN.deadline = started + min(LOGIN_TIMEOUT, LOGIN_TIMEOUT if left is None else left)
+        _login_started()
         try:
             try:
                 # pyghmi asks for Administrator and falls back to Operator only.
@@ -411,6 +445,7 @@ class LanplusSession:
             raise translate_error(err) from None
         finally:
             _LOGIN.deadline = None
+            _login_ended()
         self._login_round_trip = min(MAX_FIRST_TIMEOUT, (time.monotonic() - started) / LOGIN_ROUND_TRIPS)
         ipmi_session = command.ipmi_session
         # Defect (h): no re-login inside a request, and give up after about 7 s of retransmissions.
