@@ -272,3 +272,33 @@ async def test_a_poll_cut_short_by_an_unload_ends_without_an_error_log(
     assert entry.state is ConfigEntryState.NOT_LOADED
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert hooked == []  # nothing after the unload treats the cut poll as the BMC failing
+
+
+# ---------------------------------------------------------------------------
+# A BMC that forgets idle sessions sooner than the keepalive comes
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("quick_failures")
+async def test_a_bmc_forgetting_idle_sessions_between_polls_never_flaps(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attack finding 6: the BMC's session timeout shorter than the poll interval failed every other poll."""
+    monkeypatch.setattr(session_module, "MIN_KEEPALIVE_IDLE", 0.3)
+    monkeypatch.setattr(session_module.KEEPALIVE, "TICK", 0.1)
+    sim = _sim(bmc_sim_factory)
+    sim.control.set_session_timeout(2.0)
+    entry = await _add(hass, sim)
+    coordinator = _coordinator(entry)
+    try:
+        for celsius in (61, 62, 63):
+            await asyncio.sleep(3.0)  # one poll interval, longer than the BMC keeps an idle session
+            sim.control.set_temperature("CPU Temp", celsius)
+            await coordinator.async_refresh()
+            assert coordinator.last_update_success
+            assert _connectivity(hass, entry) == "on"
+            assert float(_sensor(hass, entry, sim, "CPU Temp").state) == celsius
+        # One login found the session expired; after it the keepalive came in time.
+        assert coordinator.client._connection.session.generation == 2
+    finally:
+        await _unload_all(hass)

@@ -31,6 +31,7 @@ class ScriptedSession:
         self.generation = 1
         self.closes = 0
         self.round_trip = 0.001
+        self.idle = 0.0
 
     def open(self, *, closes: int | None = None) -> None:
         self.alive = True

@@ -3,13 +3,14 @@ sessions that expire at the BMC between polls, and sessions abandoned after a fa
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
 from pyghmi.ipmi.private import session as pyghmi_session
 
 from bmcsim import Simulator
-from custom_components.zephyr_ipmi.ipmi import BmcClient
+from custom_components.zephyr_ipmi.ipmi import BmcClient, IpmiConnectionError
 from custom_components.zephyr_ipmi.ipmi import session as session_module
 
 pytestmark = [pytest.mark.peer, pytest.mark.usefixtures("socket_enabled", "pyghmi_io_thread")]
@@ -50,3 +51,69 @@ def test_the_queue_is_left_to_a_login_under_way() -> None:
         session_module._login_ended()
     session_module.drain_received_queue()
     assert marker not in pyghmi_session.sessionqueue
+
+
+@pytest.fixture
+def quick_expiry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seconds instead of minutes: requests to a forgotten session fail after about 1 s, keepalives tick often."""
+    monkeypatch.setattr(session_module, "RETRANSMIT_LIMIT", 1)
+    monkeypatch.setattr(session_module, "MIN_KEEPALIVE_IDLE", 0.3)
+    monkeypatch.setattr(session_module.KEEPALIVE, "TICK", 0.1)
+
+
+@pytest.mark.usefixtures("quick_expiry")
+def test_a_session_expired_between_polls_is_logged_in_again_within_the_poll(bmc_sim_factory: Factory) -> None:
+    """Attack finding 6: a BMC whose idle timeout is shorter than the poll interval failed every other poll.
+
+    The poll that finds its session expired logs in again (and checks the BMC's identity) and still reads every
+    sensor; the keepalive then keeps the session alive within the BMC's timeout, so later polls need no login.
+    """
+    sim = bmc_sim_factory("generic")
+    sim.control.set_session_timeout(1.5)
+    client = _client(sim)
+    try:
+        client.poll()
+        session = client._connection.session
+        assert session.generation == 1
+        time.sleep(2.5)  # idle longer than the BMC's timeout (the keepalive idles 20 s): the session expires
+        assert [s for s in sim.control.sessions() if s["state"] == "active"] == []
+        sim.control.set_temperature("CPU Temp", 71)
+        snapshot = client.poll()
+        assert snapshot.readings[_key(client, "CPU Temp")].value == 71
+        assert snapshot.errors == {}
+        assert session.generation == 2
+        assert session.keepalive_idle is not None
+        assert session.keepalive_idle < 1.5
+        keepalives = session.keepalives
+        time.sleep(2.5)
+        sim.control.set_temperature("CPU Temp", 72)
+        assert client.poll().readings[_key(client, "CPU Temp")].value == 72
+        assert session.generation == 2  # the session lived on: no login in this poll
+        assert session.keepalives > keepalives
+    finally:
+        client.close()
+
+
+@pytest.mark.usefixtures("quick_expiry")
+def test_a_poll_of_a_bmc_that_stopped_answering_still_fails(bmc_sim_factory: Factory) -> None:
+    """The login within the poll is tried once: a silent BMC fails the poll, and nothing is learned from it."""
+    sim = bmc_sim_factory("generic")
+    client = _client(sim)
+    try:
+        client.poll()
+        session = client._connection.session
+        time.sleep(0.5)
+        sim.control.set_fault(silent=True)
+        with pytest.raises(IpmiConnectionError):
+            client.poll()
+        assert session.keepalive_idle is None
+        assert session.generation == 1
+        sim.control.set_fault(silent=False)
+        assert client.poll().readings
+        assert session.generation == 2
+    finally:
+        client.close()
+
+
+def _key(client: BmcClient, name: str) -> str:
+    return next(sensor.key for sensor in client.sensor_list if sensor.name == name)

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
 from .connection import BmcConnection
-from .errors import IpmiConnectionError, IpmiError
+from .errors import IpmiClientClosedError, IpmiConnectionError, IpmiError
 from .identity import read_controller_name
 from .models import BmcIdentity, BmcSnapshot, SdrSensor, SensorReading
 from .poller import UNAVAILABLE, DcmiPower, read_chassis_power, read_sensors, read_thresholds
 from .protocol import CMD_SET_SENSOR_THRESHOLDS, NETFN_SENSOR
 from .records import SDR_REPOSITORY, RecordWalker
 from .sdr_cache import SDR_CACHE_VERSION, SdrCache, cache_path, repository_stamp, sensors_from_records
-from .session import drain_received_queue
+from .session import MIN_KEEPALIVE_IDLE, drain_received_queue
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -202,21 +202,48 @@ class BmcClient:
     def poll(self) -> BmcSnapshot:
         """Read every sensor once (one Get Sensor Reading each), chassis status and DCMI power.
 
-        Reconnects first when the session was lost. Raises ``IpmiError`` when the BMC cannot be reached;
-        a single sensor that fails is reported in ``BmcSnapshot.errors`` and does not fail the poll.
+        Reconnects first when the session was lost; logs in again once within the poll when its first request
+        finds the session expired at the BMC (see ``_expiry_tolerant``). Raises ``IpmiError`` when the BMC
+        cannot be reached; a single sensor that fails is reported in ``BmcSnapshot.errors`` and does not fail
+        the poll.
         """
         with self._lock:
-            sensors = self._loaded_sensors()
             try:
-                readings, errors = read_sensors(self._connection, sensors)
-                power_on = read_chassis_power(self._connection)
-                power = self._dcmi.read(self._connection)
-            except IpmiConnectionError:
-                self._connection.drop()
-                raise
+                sensors = self._loaded_sensors()
+                return self._expiry_tolerant(lambda: self._poll_once(sensors))
             finally:
                 drain_received_queue()
-            return BmcSnapshot(readings=readings, power_on=power_on, power=power, errors=errors)
+
+    def _poll_once(self, sensors: tuple[SdrSensor, ...]) -> BmcSnapshot:
+        readings, errors = read_sensors(self._connection, sensors)
+        power_on = read_chassis_power(self._connection)
+        power = self._dcmi.read(self._connection)
+        return BmcSnapshot(readings=readings, power_on=power_on, power=power, errors=errors)
+
+    def _expiry_tolerant[T](self, read: Callable[[], T]) -> T:
+        """Run ``read``; when its first request after an idle time goes unanswered, log in again and retry once.
+
+        The login checks the BMC's identity. A BMC forgets a session idle for longer than its session inactivity
+        timeout (commonly 60 s, on some BMCs 10-30 s) and then ignores requests on it. The session is told
+        (``LanplusSession.suspect_expired``), so that the keepalive comes sooner once the login shows that the BMC
+        still answers. A lost connection drops the session (logged out best effort) and raises
+        ``IpmiConnectionError``.
+        """
+        session = self._connection.session
+        idle, sent = session.idle, session.requests
+        try:
+            return read()
+        except IpmiConnectionError as err:
+            self._connection.drop()
+            if isinstance(err, IpmiClientClosedError) or session.requests - sent > 1 or idle < MIN_KEEPALIVE_IDLE:
+                raise
+        session.suspect_expired(idle)
+        self._connection.ensure()
+        try:
+            return read()
+        except IpmiConnectionError:
+            self._connection.drop()
+            raise
 
     def read(self, keys: Iterable[str]) -> dict[str, SensorReading]:
         """Read only the sensors ``keys`` name (``SdrSensor.key``), e.g. for a control loop.
@@ -231,11 +258,7 @@ class BmcClient:
             with self._lock:
                 self._loaded_sensors()
         wanted = [self._by_key[key] for key in dict.fromkeys(keys) if key in self._by_key]
-        try:
-            readings, _errors = read_sensors(self._connection, wanted)
-        except IpmiConnectionError:
-            self._connection.drop()
-            raise
+        readings, _errors = self._expiry_tolerant(lambda: read_sensors(self._connection, wanted))
         return {sensor.key: readings.get(sensor.key, UNAVAILABLE) for sensor in wanted}
 
     def drop_session(self) -> None:

@@ -8,7 +8,8 @@ bytes out, ``IpmiError`` on failure). Known pyghmi defects handled here (see doc
   Credentials are therefore always passed as ``bytes``.
 * (b) Keepalives are only sent while some thread is inside pyghmi; an idle session expires at the
   BMC and the next request stalls for about 20 s. ``_Keepalive`` sends a cheap request on each
-  session that has been idle for 20 s.
+  session that has been idle for 20 s, or for half the idle time after which the BMC was seen to
+  forget a session (``suspect_expired``, confirmed by the next login succeeding).
 * (f) pyghmi hands the same session object to every ``Command`` with the same host, user and
   password, so logging out one of them logs out all. ``_HOLDERS`` counts the holders of each pyghmi
   session; only the last one to close logs out (a config flow checking credentials of a BMC that is
@@ -109,7 +110,8 @@ class _Keepalive:
     so the BMC's session inactivity timeout (commonly 30-60 s) never expires between polls. It does
     not run pyghmi's event loop: a second thread inside that loop slows every request of a session
     by a retransmission timeout (seen: 0.5-1 s stalls). A session busy with a request is skipped.
-    The thread runs while any session is open and stops when the last one closes.
+    The thread runs while any session is open and stops when the last one closes. A BMC whose timeout is
+    shorter gets keepalives sooner: see ``LanplusSession.keepalive_idle``.
     """
 
     TICK = 1.0
@@ -160,6 +162,10 @@ RETRANSMIT_LIMIT = 3
 CLOSE_WAIT = 0.5
 #: Longest that helper waits for the request under way to end (s); requests end within about 7 s.
 LOGOUT_LATER_WAIT = 30.0
+
+#: Shortest keepalive idle time (s) learned from a BMC that forgot an idle session; an idle time shorter than
+#: this is no sign of an expired session either.
+MIN_KEEPALIVE_IDLE = 2.0
 
 #: Longest a directed wait inside pyghmi sleeps before its caller re-checks its packet queue (s); defect (g).
 WAKE_CAP = 0.02
@@ -378,6 +384,10 @@ class LanplusSession:
         self._login_round_trip = 0.0
         self.requests = 0
         self.keepalives = 0
+        self.keepalive_idle: float | None = None
+        """Idle time (s) after which this BMC's sessions get a keepalive, once the BMC was seen to expire one
+        sooner than ``_Keepalive.IDLE``: half the idle time after which it did, at least ``MIN_KEEPALIVE_IDLE``."""
+        self._expired_after: float | None = None
         self.generation = 0
         """Number of logins so far; a new value means a new session (identity to be checked again)."""
 
@@ -399,6 +409,21 @@ class LanplusSession:
         ``SLOW_ANSWER`` therefore wait 2 x this long before their first retransmission.
         """
         return min(self._answer_times) if self._answer_times else self._login_round_trip
+
+    @property
+    def idle(self) -> float:
+        """Seconds since the last request (or keepalive) on this BMC's sessions ended."""
+        return time.monotonic() - self._last_used
+
+    def suspect_expired(self, idle: float) -> None:
+        """Note that the first request after ``idle`` s without traffic went unanswered.
+
+        When the next login succeeds, the BMC answered but had forgotten the session: it expires idle sessions
+        in less than ``idle`` s, and ``keepalive_idle`` is shortened to half of it. A failed login forgets the note
+        (a BMC that stopped answering says nothing about its timeout).
+        """
+        if idle >= MIN_KEEPALIVE_IDLE:
+            self._expired_after = idle
 
     @property
     def closes(self) -> int:
@@ -442,11 +467,19 @@ class LanplusSession:
                     privlevel=PRIVILEGE_USER,
                 )
         except Exception as err:  # noqa: BLE001 - pyghmi raises many types; all become IpmiError here
+            self._expired_after = None
             raise translate_error(err) from None
         finally:
             _LOGIN.deadline = None
             _login_ended()
         self._login_round_trip = min(MAX_FIRST_TIMEOUT, (time.monotonic() - started) / LOGIN_ROUND_TRIPS)
+        if (expired_after := self._expired_after) is not None:
+            self._expired_after = None
+            learned = max(MIN_KEEPALIVE_IDLE, expired_after / 2)
+            self.keepalive_idle = learned if self.keepalive_idle is None else min(self.keepalive_idle, learned)
+            _LOGGER.debug(
+                "%s forgets idle sessions within %.1f s; keepalive after %.1f s", self._host, expired_after, learned
+            )
         ipmi_session = command.ipmi_session
         # Defect (h): no re-login inside a request, and give up after about 7 s of retransmissions.
         ipmi_session.logontries = 0
@@ -494,17 +527,23 @@ class LanplusSession:
         return bytes(response.get("data", b""))
 
     def keepalive_if_idle(self, idle: float) -> None:
-        """Send Get Device ID when no request went out for ``idle`` s; skip when a request is under way."""
+        """Send Get Device ID when no request went out for ``idle`` s (or ``keepalive_idle``, when shorter).
+
+        Skipped when a request is under way. An unanswered keepalive is noted with ``suspect_expired``.
+        """
         if not self._lock.acquire(blocking=False):
             return
+        waited = 0.0
         try:
             cmd = self._command
-            if self.alive and time.monotonic() - self._last_used >= idle:
+            waited = self.idle
+            if self.alive and waited >= min(idle, self.keepalive_idle or idle):
                 self.keepalives += 1
                 self._raw(cmd, 0x06, 0x01, (), 0)
         except IpmiError as err:
             # The session is now marked broken; the next poll logs in again.
             _LOGGER.debug("keepalive to %s failed: %s", self._host, err)
+            self.suspect_expired(waited)
         finally:
             self._lock.release()
 
