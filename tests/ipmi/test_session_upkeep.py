@@ -117,3 +117,27 @@ def test_a_poll_of_a_bmc_that_stopped_answering_still_fails(bmc_sim_factory: Fac
 
 def _key(client: BmcClient, name: str) -> str:
     return next(sensor.key for sensor in client.sensor_list if sensor.name == name)
+
+
+@pytest.mark.usefixtures("quick_expiry")
+def test_a_session_given_up_after_a_failed_poll_is_closed_at_the_bmc(bmc_sim_factory: Factory) -> None:
+    """Attack finding 8: a poll that timed out dropped its session without Close Session; the BMC held it."""
+    sim = bmc_sim_factory("generic")
+    client = _client(sim)
+    try:
+        client.poll()
+        (held,) = [s for s in sim.control.sessions() if s["state"] == "active"]
+        sim.control.set_fault(latency_ms=2500)  # answers come after the client gave up waiting
+        with pytest.raises(IpmiConnectionError):
+            client.poll()
+        assert not client.identity_confirmed
+        deadline = time.monotonic() + 8
+        while [s for s in sim.control.sessions() if s["state"] == "active"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [s for s in sim.control.sessions() if s["state"] == "active"] == []
+        closes = sim.control.request_log(netfn=0x06, cmd=0x3C)
+        assert [(r.session_id, r.data) for r in closes] == [
+            (held["session_id"], held["session_id"].to_bytes(4, "little"))
+        ]
+    finally:
+        client.close()

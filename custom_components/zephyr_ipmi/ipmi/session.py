@@ -44,6 +44,10 @@ bytes out, ``IpmiError`` on failure). Known pyghmi defects handled here (see doc
   packet (about a million a day per BMC polled every 10 s), keeping old session objects alive.
   ``drain_received_queue`` empties it after each poll while no login is running (requests read their own
   session's packet queue, so nothing waits on these entries).
+* (l) A session pyghmi gives up on (a request unanswered after its retransmissions) is marked broken without
+  Close Session (see (i)), so under packet loss the BMC kept each abandoned session until its own timeout and
+  could run out of its few session slots. Such a session is marked ``zephyr_abandoned``, and when it is
+  forgotten ``_logout`` sends it one Close Session (IPMI 2.0 §22.19) without waiting for the answer.
 """
 
 from __future__ import annotations
@@ -264,6 +268,8 @@ def _install_pyghmi_workarounds() -> None:
         mark_broken = pyghmi_session.Session._mark_broken
 
         def _mark_broken(self: Any, error: Any = None) -> None:
+            if self.logged:
+                self.zephyr_abandoned = True  # defect (l): Close Session is sent later, without waiting
             self.logged = 0  # no Close Session to a BMC that stopped answering
             mark_broken(self, error)
             # Without the logout, pyghmi's timeout placeholder stays as the last response and its
@@ -626,9 +632,17 @@ class LanplusSession:
             self._lock.release()
 
     def _logout(self, ipmi_session: Any) -> None:
-        """Send Close Session for a logged-in session; failures are only logged (the BMC expires it)."""
+        """Send Close Session for a logged-in session; failures are only logged (the BMC expires it).
+
+        A session pyghmi gave up on gets one Close Session datagram, unanswered and not retransmitted (defect (l)):
+        a BMC that only lost some datagrams frees the session at once, one that forgot it ignores it.
+        """
         try:
             if ipmi_session.logged and not ipmi_session.broken:
                 ipmi_session.logout()
+            elif getattr(ipmi_session, "zephyr_abandoned", False):
+                ipmi_session.zephyr_abandoned = False
+                session_id = struct.pack("<I", ipmi_session.sessionid)
+                ipmi_session._send_ipmi_net_payload(netfn=0x06, command=0x3C, data=session_id, retry=False)
         except Exception:
             _LOGGER.debug("logout from %s failed", self._host, exc_info=True)
