@@ -12,9 +12,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
@@ -23,8 +25,11 @@ from homeassistant.helpers import device_registry as dr
 from bmcsim import Simulator
 from bmcsim.profiles import get_profile
 from custom_components.zephyr_ipmi.const import DOMAIN
+from custom_components.zephyr_ipmi.credentials import async_decrypt_credentials
 from custom_components.zephyr_ipmi.ipmi import session as session_module
 from tests.test_adversarial import (
+    PASSWORD,
+    USER,
     _add,
     _Clock,
     _connectivity,
@@ -300,5 +305,42 @@ async def test_a_bmc_forgetting_idle_sessions_between_polls_never_flaps(
             assert float(_sensor(hass, entry, sim, "CPU Temp").state) == celsius
         # One login found the session expired; after it the keepalive came in time.
         assert coordinator.client._connection.session.generation == 2
+    finally:
+        await _unload_all(hass)
+
+
+# ---------------------------------------------------------------------------
+# Cleanup
+# ---------------------------------------------------------------------------
+
+
+async def test_removing_entries_deletes_their_sdr_cache_and_the_last_one_the_key(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, hass_storage: dict[str, Any]
+) -> None:
+    """Removing a BMC deletes its cached SDR; removing the last entry deletes the credential key too."""
+    sims = [_sim(bmc_sim_factory, seed=seed) for seed in (1, 2)]
+    entries = [await _add(hass, sim) for sim in sims]
+    cache_dir = Path(hass.config.path(".storage", "zephyr_ipmi_sdr"))
+    files = sorted(path.name for path in cache_dir.iterdir())
+    assert len(files) == 2
+    assert "zephyr_ipmi.key" in hass_storage
+
+    assert await hass.config_entries.async_remove(entries[0].entry_id)
+    await hass.async_block_till_done()
+    (left,) = sorted(path.name for path in cache_dir.iterdir())
+    assert left in files
+    assert "zephyr_ipmi.key" in hass_storage  # the other BMC's credentials still need it
+    assert await async_decrypt_credentials(hass, entries[1].data) == (USER, PASSWORD)
+
+    assert await hass.config_entries.async_remove(entries[1].entry_id)
+    await hass.async_block_till_done()
+    assert list(cache_dir.iterdir()) == []
+    assert "zephyr_ipmi.key" not in hass_storage
+
+    # A BMC added afterwards gets a new key, stored, that decrypts its credentials.
+    entry = await _add(hass, sims[0])
+    try:
+        key = hass_storage["zephyr_ipmi.key"]["data"]["key"]
+        assert Fernet(key).decrypt(entry.data["username"]).decode() == USER
     finally:
         await _unload_all(hass)

@@ -33,6 +33,7 @@ async def test_setup_and_unload(
         USERNAME,
         PASSWORD,
         sdr_cache_dir=Path(hass.config.path(".storage", "zephyr_ipmi_sdr")),
+        sdr_cache_key=mock_config_entry.unique_id,
     )
     coordinator = mock_config_entry.runtime_data.coordinator
     assert coordinator.identity == IDENTITY

@@ -18,7 +18,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN, SDR_CACHE_DIR
 from .coordinator import ZephyrConfigEntry, ZephyrCoordinator, ZephyrRuntimeData
-from .credentials import CredentialsError, async_decrypt_credentials
+from .credentials import CredentialsError, async_decrypt_credentials, async_remove_key
 from .delivery import (
     async_setup_channels_entry,
     async_setup_delivery,
@@ -27,7 +27,7 @@ from .delivery import (
 )
 from .fan_control import ZephyrControlCoordinator, async_remove_control
 from .health import HealthMonitor, async_remove_health
-from .ipmi import BmcClient
+from .ipmi import BmcClient, remove_sdr_cache
 from .issues import async_delete_wrong_bmc_issue
 from .services import async_setup_services
 
@@ -64,7 +64,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> bo
         entry.data[CONF_PORT],
         username,
         password,
-        sdr_cache_dir=Path(hass.config.path(STORAGE_DIR, SDR_CACHE_DIR)),
+        sdr_cache_dir=_sdr_cache_dir(hass),
+        sdr_cache_key=_sdr_cache_key(entry),
     )
     coordinator = ZephyrCoordinator(hass, entry, client)
     control = ZephyrControlCoordinator(hass, entry, client)
@@ -92,6 +93,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> bo
     return True
 
 
+def _sdr_cache_dir(hass: HomeAssistant) -> Path:
+    """Return the folder of the BMCs' cached SDRs, in Home Assistant's storage folder."""
+    return Path(hass.config.path(STORAGE_DIR, SDR_CACHE_DIR))
+
+
+def _sdr_cache_key(entry: ZephyrConfigEntry) -> str:
+    """Return the name of an entry's cached SDR: its unique id (the BMC's), found at removal without the BMC."""
+    return entry.unique_id or entry.entry_id
+
+
 async def async_unload_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> bool:
     """Hand fan control back to the BMC, unload the platforms and log out."""
     if is_channels_entry(entry):
@@ -104,8 +115,14 @@ async def async_unload_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> b
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> None:
-    """Clear the entry's repair issues and health state, and its control state unless a hand-back is owed."""
+    """Clear the entry's repair issues, health state, cached SDR and its control state unless a hand-back is owed.
+
+    The last entry removed also deletes the credential key: nothing encrypted with it is left.
+    """
     async_delete_wrong_bmc_issue(hass, entry)
     await async_remove_health(hass, entry.entry_id)
     if not is_channels_entry(entry):
         await async_remove_control(hass, entry)
+        await hass.async_add_executor_job(remove_sdr_cache, _sdr_cache_dir(hass), _sdr_cache_key(entry))
+    if not hass.config_entries.async_entries(DOMAIN, include_ignore=False):
+        await async_remove_key(hass)

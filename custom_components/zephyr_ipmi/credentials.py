@@ -40,6 +40,12 @@ async def _async_get_fernet(hass: HomeAssistant) -> Fernet:
     return Fernet(key)
 
 
+async def async_remove_key(hass: HomeAssistant) -> None:
+    """Delete the installation's key (once no entry holds a token made with it); the next use makes a new one."""
+    hass.data.pop(_DATA_FERNET, None)
+    await Store(hass, STORAGE_VERSION, STORAGE_KEY, private=True).async_remove()
+
+
 async def async_encrypt_credentials(hass: HomeAssistant, username: str, password: str) -> dict[str, str]:
     """Return config entry data holding ``username`` and ``password`` as Fernet tokens."""
     fernet = await _async_get_fernet(hass)

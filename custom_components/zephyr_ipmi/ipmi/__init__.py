@@ -45,6 +45,7 @@ from .models import (
     SensorStatus,
 )
 from .records import SDR_REPOSITORY, SEL, Record, RecordRepository, RecordWalker, Requester
+from .sdr_cache import remove_sdr_cache
 from .vendors import Capabilities, FanMode, FanZone, ReadRequest, VendorCommandSet, WriteKind, WriteRequest, detect
 
 __all__ = [
@@ -85,4 +86,5 @@ __all__ = [
     "WriteKind",
     "WriteRequest",
     "detect",
+    "remove_sdr_cache",
 ]

@@ -78,6 +78,11 @@ def cache_path(directory: Path, key: str) -> Path:
     return directory / f"sdr-{digest}.json"
 
 
+def remove_sdr_cache(directory: Path, key: str) -> None:
+    """Delete the cached SDR of the BMC known as ``key`` in ``directory`` (blocking); a missing file is no error."""
+    SdrCache(cache_path(directory, key)).remove()
+
+
 class SdrCache:
     """The SDR records of one BMC on disk, valid while the repository's stamp is unchanged."""
 
