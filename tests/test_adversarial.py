@@ -167,22 +167,13 @@ async def test_flow_rejects_port_out_of_range(hass: HomeAssistant, port: object)
 @pytest.mark.usefixtures("real_dns")
 @pytest.mark.parametrize(
     "host",
-    [
-        "http://127.0.0.1",
-        " 127.0.0.1 ",
-        "127.0.0.1\n",
-        "127.0.0.1:623",
-        "bmc-zephyr-qa.invalid",
-        "bmc-zephyr-\u00fc.invalid",
-        "x" * 300,
-        "",
-    ],
-    ids=["scheme", "spaces", "newline", "with-port", "invalid-tld", "idn", "300-chars", "empty"],
+    ["bmc-zephyr-qa.invalid", "bmc-zephyr-\u00fc.invalid"],
+    ids=["invalid-tld", "idn"],
 )
-async def test_flow_bad_host_shows_cannot_connect_quickly(
+async def test_flow_unresolvable_host_shows_cannot_connect_quickly(
     hass: HomeAssistant, bmc_sim_factory: SimFactory, host: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A host with a scheme, spaces or a port, an unresolvable or empty name: "cannot connect", at once."""
+    """A well-formed host name that does not resolve: "cannot connect", at once."""
     sim = _sim(bmc_sim_factory)
     start = time.monotonic()
     result = await _submit(hass, _input(host, sim.port))
@@ -192,6 +183,90 @@ async def test_flow_bad_host_shows_cannot_connect_quickly(
     assert _translated_error("cannot_connect")
     assert not hass.config_entries.async_entries(DOMAIN)
     assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "http://127.0.0.1",
+        "127.0.0.1:623",
+        "127.0.0.1/ipmi",
+        "127.0.0.1\x00.evil",
+        "127.0.0. 1",
+        "[127.0.0.1]",
+        "[::1",
+        "x" * 300,
+        "-bmc.lan",
+        "",
+        "   ",
+    ],
+    ids=[
+        "scheme",
+        "with-port",
+        "path",
+        "nul",
+        "inner-space",
+        "brackets-v4",
+        "open-bracket",
+        "300-chars",
+        "leading-hyphen",
+        "empty",
+        "blank",
+    ],
+)
+async def test_flow_malformed_host_is_named_and_never_sent(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, host: str
+) -> None:
+    """Attack finding 10: a host with a NUL byte reached the BMC. A malformed host is refused by name, unsent."""
+    sim = _sim(bmc_sim_factory)
+    result = await _submit(hass, _input(host, sim.port))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
+    assert "host name or IP address" in _translated_error("invalid_host")
+    assert sim.control.request_log(kind=None) == []
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [(" 127.0.0.1 ", "127.0.0.1"), ("127.0.0.1\n", "127.0.0.1"), ("[::ffff:127.0.0.1]", "::ffff:127.0.0.1")],
+    ids=["spaces", "newline", "ipv6-brackets"],
+)
+async def test_flow_host_is_stored_normalised(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, typed: str, stored: str
+) -> None:
+    """Surrounding spaces (a pasted address) and the brackets of an IPv6 URL are dropped; the rest is kept."""
+    sim = _sim(bmc_sim_factory)
+    entry = await _add(hass, sim, host=typed)
+    try:
+        assert entry.state is ConfigEntryState.LOADED
+        assert entry.data[CONF_HOST] == stored
+        result = await _submit(hass, _input(f"  {stored} ", sim.port))
+        assert result.get("reason") == "already_configured", result
+    finally:
+        await _unload_all(hass)
+
+
+async def test_reconfigure_refuses_a_malformed_host(hass: HomeAssistant, bmc_sim_factory: SimFactory) -> None:
+    """Reconfigure checks the host as the user step does, and stores it normalised."""
+    sim = _sim(bmc_sim_factory)
+    entry = await _add(hass, sim)
+    try:
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_HOST: "127.0.0.1\x00", CONF_PORT: sim.port}
+        )
+        assert result["errors"] == {CONF_HOST: "invalid_host"}
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_HOST: " 127.0.0.1\t", CONF_PORT: sim.port}
+        )
+        assert result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done()
+        assert entry.data[CONF_HOST] == "127.0.0.1"
+    finally:
+        await _unload_all(hass)
 
 
 async def test_flow_logs_why_the_bmc_refused(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, override
@@ -55,6 +57,10 @@ from .delivery.flows import CHANNEL_FLOWS, AlertRouteSubentryFlow
 from .delivery.router import SUBENTRY_ROUTE
 from .ipmi import BmcClient, BmcIdentity, IpmiAuthError, IpmiError, IpmiSessionLimitError, SdrSensor
 from .rules import AlertSettings, Limits
+
+#: One label of a host name (RFC 1123; underscores as some internal DNS zones have them), after IDNA encoding.
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+MAX_HOST_LENGTH = 253
 
 MAX_USERNAME_BYTES = 16
 MAX_PASSWORD_BYTES = 20
@@ -143,6 +149,37 @@ def _limits_in_order(limits: Limits) -> bool:
     low = [v for v in (limits.critical_low, limits.warning_low) if v is not None]
     high = [v for v in (limits.warning_high, limits.critical_high) if v is not None]
     return low == sorted(set(low)) and high == sorted(set(high)) and (not low or not high or max(low) < min(high))
+
+
+def normalise_host(typed: str) -> str | None:
+    """Return the host to store for what the user typed, or None when it is no host name or IP address.
+
+    Surrounding whitespace (a pasted address) and the brackets of an IPv6 address written as in a URL are dropped;
+    the rest is kept as typed. A scheme, a port (the port has its own field), a path, inner spaces, control
+    characters such as NUL, or a label longer than 63 characters make it None: it is never sent anywhere.
+    """
+    host = typed.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        return host if _is_ipv6(host) else None
+    if ":" in host:
+        return host if _is_ipv6(host) else None
+    try:
+        labels = host.encode("idna").decode("ascii").removesuffix(".").split(".")
+    except UnicodeError:
+        return None
+    if len(host) > MAX_HOST_LENGTH or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        return None
+    return host
+
+
+def _is_ipv6(host: str) -> bool:
+    """Tell whether ``host`` is an IPv6 address (a zone such as ``%eth0`` allowed)."""
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _close_quietly(client: BmcClient) -> None:
@@ -252,20 +289,23 @@ class ZephyrConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for the BMC's address and credentials, and log in before saving them."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            host, port = user_input[CONF_HOST], user_input[CONF_PORT]
+            host, port = normalise_host(user_input[CONF_HOST]), user_input[CONF_PORT]
             username, password = user_input[CONF_USERNAME], user_input[CONF_PASSWORD]
-            identity, errors = await self._async_connect(host, port, username, password)
-            if identity is not None:
-                await self.async_set_unique_id(identity.unique_id)
-                self._abort_if_unique_id_configured()
-                return self.async_create_entry(
-                    title=_title(identity),
-                    data={
-                        CONF_HOST: host,
-                        CONF_PORT: port,
-                        **await async_encrypt_credentials(self.hass, username, password),
-                    },
-                )
+            if host is None:
+                errors[CONF_HOST] = "invalid_host"
+            else:
+                identity, errors = await self._async_connect(host, port, username, password)
+                if identity is not None:
+                    await self.async_set_unique_id(identity.unique_id)
+                    self._abort_if_unique_id_configured()
+                    return self.async_create_entry(
+                        title=_title(identity),
+                        data={
+                            CONF_HOST: host,
+                            CONF_PORT: port,
+                            **await async_encrypt_credentials(self.hass, username, password),
+                        },
+                    )
             user_input = {key: value for key, value in user_input.items() if key != CONF_PASSWORD}
         return self.async_show_form(
             step_id="user",
@@ -321,12 +361,15 @@ class ZephyrConfigFlow(ConfigFlow, domain=DOMAIN):
                 username, password = await async_decrypt_credentials(self.hass, entry.data)
             except CredentialsError:
                 return self.async_abort(reason="credentials_unreadable")
-            host, port = user_input[CONF_HOST], user_input[CONF_PORT]
-            identity, errors = await self._async_connect(host, port, username, password)
-            if identity is not None:
-                await self.async_set_unique_id(identity.unique_id)
-                self._abort_if_unique_id_mismatch()
-                return self.async_update_reload_and_abort(entry, data_updates={CONF_HOST: host, CONF_PORT: port})
+            host, port = normalise_host(user_input[CONF_HOST]), user_input[CONF_PORT]
+            if host is None:
+                errors[CONF_HOST] = "invalid_host"
+            else:
+                identity, errors = await self._async_connect(host, port, username, password)
+                if identity is not None:
+                    await self.async_set_unique_id(identity.unique_id)
+                    self._abort_if_unique_id_mismatch()
+                    return self.async_update_reload_and_abort(entry, data_updates={CONF_HOST: host, CONF_PORT: port})
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(RECONFIGURE_SCHEMA, user_input or entry.data),
