@@ -26,7 +26,7 @@ from .delivery import (
     is_channels_entry,
 )
 from .fan_control import ZephyrControlCoordinator, async_remove_control
-from .health import HealthMonitor, async_remove_health
+from .health import HealthMonitor, async_remove_health, async_setup_failed
 from .ipmi import BmcClient, remove_sdr_cache
 from .issues import async_delete_wrong_bmc_issue
 from .services import async_setup_services
@@ -73,9 +73,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> bo
         # Fan control first: after a crash, the fans go back to the BMC before anything else is asked.
         await control.async_config_entry_first_refresh()
         await coordinator.async_config_entry_first_refresh()
-    except BaseException:
+    except BaseException as err:
         # Each setup retry builds a new client; log out so retries do not use up the BMC's sessions.
         await hass.async_add_executor_job(client.close)
+        await async_setup_failed(hass, entry, err)
         raise
 
     health = HealthMonitor(hass, entry, coordinator)

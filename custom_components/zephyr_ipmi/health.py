@@ -31,6 +31,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 
 from .alerts import Alert, AlertKind, AlertSeverity
 from .const import DOMAIN, EVENT_ALERT, LOGGER
@@ -38,7 +39,15 @@ from .coordinator import ZephyrConfigEntry, ZephyrCoordinator
 from .fan_control import ZephyrControlCoordinator
 from .helpers import async_call_bmc
 from .incidents import IncidentTracker, Observation
-from .ipmi import BmcSnapshot, IpmiAuthError, IpmiCompletionCodeError, IpmiError, SdrSensor
+from .ipmi import (
+    BmcSnapshot,
+    IpmiAuthError,
+    IpmiCompletionCodeError,
+    IpmiConnectionError,
+    IpmiError,
+    IpmiWrongBmcError,
+    SdrSensor,
+)
 from .ipmi.control import FanController
 from .ipmi.sel import SelEvent, SelInfo, SelPosition, SelReader, decode_event, sel_time
 from .rules import AlertSettings, HealthState, sel_fill_observation, sel_observations, snapshot_observations
@@ -93,9 +102,66 @@ def _position_after_clear(info: SelInfo | None) -> SelPosition:
     )
 
 
+SETUP_FAILURES: HassKey[dict[str, int]] = HassKey(f"{DOMAIN}_setup_failures")
+"""Setups in a row, by entry id, that got no answer from the BMC (reset when a setup succeeds)."""
+
+
+def _unanswered(error: BaseException | None) -> bool:
+    """Tell whether ``error`` or one of its causes is the BMC not answering (not a different BMC answering)."""
+    while error is not None:
+        if isinstance(error, IpmiConnectionError) and not isinstance(error, IpmiWrongBmcError):
+            return True
+        error = error.__cause__
+    return False
+
+
+async def async_setup_failed(hass: HomeAssistant, entry: ZephyrConfigEntry, error: BaseException) -> None:
+    """Count a setup of ``entry`` that got no answer from the BMC like a failed poll; alert after N in a row.
+
+    A BMC that is down while Home Assistant starts never gets a poll (its entry waits for setup retries), so
+    without this it would never be reported unreachable. The alert opens the same incident as failed polls do,
+    saved with the health state: once a setup succeeds, the first poll ends it with the usual recovery alert.
+    Other setup errors (rejected credentials, a different BMC answering) are not counted.
+    """
+    if not _unanswered(error):
+        return
+    failures = hass.data.setdefault(SETUP_FAILURES, {})
+    count = failures[entry.entry_id] = failures.get(entry.entry_id, 0) + 1
+    settings = AlertSettings.from_options(entry.options)
+    if count < settings.unreachable_polls:
+        return
+    store = _store(hass, entry.entry_id)
+    stored = await store.async_load() or {}
+    tracker = IncidentTracker(entry_id=entry.entry_id, server=entry.title, cooldown=settings.cooldown)
+    tracker.restore(stored.get("incidents", []))
+    now = dt_util.utcnow()
+    observation = Observation(
+        kind=AlertKind.BMC_UNREACHABLE,
+        subject="bmc",
+        active=True,
+        severity=AlertSeverity.CRITICAL,
+        message=f"The BMC did not answer {count} attempts in a row to set it up.",
+        time=now,
+    )
+    alerts = tracker.apply([observation], now)
+    if not alerts:
+        return
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, entry.unique_id or ""), entry.entry_id)
+    for alert in alerts:
+        LOGGER.info("%s: %s", alert.server, alert.message)
+        hass.bus.async_fire(EVENT_ALERT, {**alert.as_dict(), "device_id": device.id if device is not None else None})
+    await store.async_save({**stored, "incidents": tracker.as_list()})
+
+
+def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """Return the store of one entry's health state: SEL position, open incidents, rule state."""
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.health.{entry_id}")
+
+
 async def async_remove_health(hass: HomeAssistant, entry_id: str) -> None:
     """Forget a removed entry's health state: its saved SEL position and incidents, and its repair issues."""
-    await Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.health.{entry_id}").async_remove()
+    await _store(hass, entry_id).async_remove()
+    hass.data.get(SETUP_FAILURES, {}).pop(entry_id, None)
     for issue in (ISSUE_INTRUSION, ISSUE_SEL_FULL):
         ir.async_delete_issue(hass, DOMAIN, f"{issue}_{entry_id}")
 
@@ -120,7 +186,7 @@ class HealthMonitor:
         self.recent_events: deque[SelEvent] = deque(maxlen=RECENT_EVENTS)
         self.recent_alerts: deque[Alert] = deque(maxlen=RECENT_EVENTS)
         self._reader = SelReader(coordinator.client)
-        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.health.{entry.entry_id}")
+        self._store = _store(hass, entry.entry_id)
         self._lock = asyncio.Lock()
         self._listeners: list[AlertListener] = []
         self._started = False
@@ -128,7 +194,8 @@ class HealthMonitor:
     # -- life cycle --------------------------------------------------------------------------------------
 
     async def async_load(self) -> None:
-        """Read what was saved: SEL position, open incidents, rule state."""
+        """Read what was saved: SEL position, open incidents, rule state (the entry's setup succeeded)."""
+        self.hass.data.get(SETUP_FAILURES, {}).pop(self.entry.entry_id, None)
         stored = await self._store.async_load() or {}
         if (position := stored.get("position")) is not None:
             try:
