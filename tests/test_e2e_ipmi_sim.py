@@ -280,8 +280,11 @@ async def test_add_bmc_and_every_sensor_matches_ipmitool(
     sensors = len(_coordinator(entry).sensors)
     # Identity (Get Device ID, GUID, FRU area info) + SDR Repository Info + one poll (sensors, chassis, DCMI)
     # + the health check's Get SEL Info (the SEL position was saved before the reload) + what fan control's
-    # read-only probe asks (3 requests for this BMC, which offers no fan control).
-    assert client.request_count <= 3 + 1 + sensors + 2 + 1 + 3
+    # read-only probe asks (3 requests for this BMC, which offers no fan control), and one Get Sensor Thresholds
+    # per threshold sensor (a sensor's own thresholds may differ from its SDR record's).
+    threshold_sensors = sum(1 for sensor in _coordinator(entry).sensors.values() if sensor.is_threshold)
+    assert threshold_sensors > 0
+    assert client.request_count <= 3 + 1 + sensors + 2 + 1 + 3 + threshold_sensors
     assert float(_sensor_state(hass, entry, "CPU Temp").state) == 73.0
     assert float(_sensor_state(hass, entry, "FAN3").state) == 1200.0
 
