@@ -294,3 +294,20 @@ def test_a_silent_bmc_does_not_stop_the_others(bmc_sim_factory: Factory) -> None
     finally:
         for client in clients:
             client.close()
+
+
+@pytest.mark.usefixtures("pyghmi_io_thread")
+def test_the_session_privilege_is_what_the_bmc_granted(bmc_sim_factory: Factory) -> None:
+    """Administrator for an administrator account; User for a read-only account (writes would be refused)."""
+    sim = bmc_sim_factory("supermicro-x11", users={"admin": "admin", "reader": ("readonly", 2)})
+    admin, reader = _client(sim), BmcClient("127.0.0.1", sim.port, "reader", "readonly")
+    try:
+        assert admin.privilege is None  # no session yet
+        admin.connect()
+        reader.connect()
+        assert (admin.privilege, reader.privilege) == (4, 2)
+        assert {(s["user"], s["privilege"]) for s in sim.control.sessions()} == {("admin", 4), ("reader", 2)}
+    finally:
+        admin.close()
+        reader.close()
+    assert reader.privilege is None

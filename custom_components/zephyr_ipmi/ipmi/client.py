@@ -81,6 +81,15 @@ class BmcClient:
         return self._connection.closed
 
     @property
+    def privilege(self) -> int | None:
+        """The privilege level of the session (2 User, 3 Operator, 4 Administrator), or None without a session.
+
+        Fan, power and threshold writes need more than User (IPMI 2.0 Table 6-4; vendors' OEM fan commands
+        want Administrator on most boards).
+        """
+        return self._connection.session.privilege
+
+    @property
     def request_count(self) -> int:
         """IPMI requests sent on this client's sessions so far (logins and keepalives excluded)."""
         return self._connection.session.requests

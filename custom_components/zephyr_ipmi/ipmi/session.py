@@ -407,6 +407,16 @@ class LanplusSession:
         return bool(ipmi_session.logged) and not ipmi_session.broken
 
     @property
+    def privilege(self) -> int | None:
+        """The privilege level the BMC granted the session (IPMI 2.0 Table 6-4: 2 User, 3 Operator, 4 Administrator).
+
+        None without a session. pyghmi asks for Administrator and settles for Operator; a read-only account is
+        logged in with User (see ``open``).
+        """
+        command = self._command
+        return None if command is None else int(command.ipmi_session.privlevel)
+
+    @property
     def round_trip(self) -> float:
         """The BMC's answer time (s): the fastest recent answer, or a login's time per round trip before any.
 
