@@ -95,6 +95,36 @@ def test_a_session_expired_between_polls_is_logged_in_again_within_the_poll(bmc_
 
 
 @pytest.mark.usefixtures("quick_expiry")
+def test_an_unanswered_keepalive_shortens_the_keepalive_once_a_login_works(
+    bmc_sim_factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A keepalive that comes after the BMC forgot the session teaches the same as a poll would."""
+    monkeypatch.setattr(session_module.KEEPALIVE, "IDLE", 3.0)  # longer than the BMC keeps an idle session
+    sim = bmc_sim_factory("generic")
+    sim.control.set_session_timeout(2.0)
+    client = _client(sim)
+    try:
+        client.poll()
+        session = client._connection.session
+        deadline = time.monotonic() + 10
+        while session.alive and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not session.alive  # the keepalive after 3 s went unanswered: pyghmi gave the session up
+        assert session.keepalives == 1
+        assert session.keepalive_idle is None  # not yet: the BMC might be down
+        sim.control.set_temperature("CPU Temp", 58)
+        assert client.poll().readings[_key(client, "CPU Temp")].value == 58
+        assert session.keepalive_idle is not None
+        assert 1.0 <= session.keepalive_idle < 2.0
+        time.sleep(3.5)
+        assert client.poll().readings
+        assert session.generation == 2
+        assert session.keepalives > 1
+    finally:
+        client.close()
+
+
+@pytest.mark.usefixtures("quick_expiry")
 def test_a_poll_of_a_bmc_that_stopped_answering_still_fails(bmc_sim_factory: Factory) -> None:
     """The login within the poll is tried once: a silent BMC fails the poll, and nothing is learned from it."""
     sim = bmc_sim_factory("generic")
