@@ -32,6 +32,7 @@ class ScriptedSession:
         self.closes = 0
         self.round_trip = 0.001
         self.idle = 0.0
+        self.expired: list[float] = []
 
     def open(self, *, closes: int | None = None) -> None:
         self.alive = True
@@ -43,6 +44,9 @@ class ScriptedSession:
 
     def drop(self, generation: int) -> None:
         self.alive = False
+
+    def suspect_expired(self, idle: float) -> None:
+        self.expired.append(idle)
 
     def request(
         self,
@@ -118,6 +122,36 @@ def test_connection_lost_while_reading_fru_is_not_hidden() -> None:
     client = _client({(0x0A, 0x10): lost})
     with pytest.raises(IpmiConnectionError):
         client.connect()
+
+
+def test_a_poll_unanswered_again_after_logging_in_again_fails_once() -> None:
+    """After an idle time the first request goes unanswered, and again on the new session: one login, then the error.
+
+    (A BMC that takes a login but answers no request on it; no peer here behaves so on demand.)
+    """
+    readings: list[bytes] = []
+
+    def lost(data: bytes) -> bytes:
+        readings.append(data)
+        raise IpmiConnectionError("the BMC did not answer")
+
+    client = _client(
+        {
+            (0x06, 0x37): _code(0xC1),
+            (0x0A, 0x10): lambda _: b"\x10\x00\x00",
+            (0x0A, 0x11): lambda _: b"\x00",
+            **_sdr(),
+            (0x04, 0x2D): lost,
+        }
+    )
+    client.connect()
+    client.sensors()
+    session: ScriptedSession = client._connection.session  # type: ignore[assignment]
+    session.idle = 30.0
+    with pytest.raises(IpmiConnectionError):
+        client.poll()
+    assert len(readings) == 2  # once on the old session, once on the new one
+    assert (session.expired, session.generation, session.alive) == ([30.0], 2, False)
 
 
 @pytest.mark.parametrize(
