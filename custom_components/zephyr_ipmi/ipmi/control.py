@@ -388,16 +388,15 @@ class FanController:
             _caps, commands, gate = self._parts()
             _LOGGER.info("Handing the fans back to the BMC (%s)", reason)
             writes = commands.hand_back(self.baseline)
-            error: IpmiCompletionCodeError | None = None
-            sent = False
             for write in writes:
                 try:
                     gate.send(write, actor=actor, force=True, note=f"hand_back:{reason}")
-                    sent = True
-                except IpmiCompletionCodeError as err:
-                    error = err
-            if not sent and error is not None:
-                raise error
+                except IpmiCompletionCodeError:
+                    # The last write, the fan mode, gives the fans back: refused, the BMC still runs Zephyr's
+                    # mode and the hand-back is still owed. A refused X14 bypass-off before it (the lockdown
+                    # refuses it) is audited and passed over.
+                    if write is writes[-1]:
+                        raise
             self._release()
             self._known_mode = next((w.mode for w in reversed(writes) if w.mode is not None), None)
             return True
@@ -592,8 +591,10 @@ class FanController:
 
         Refused (``IpmiWriteRefusedError``): malformed bytes ("raw_command_invalid"), commands that change
         users, passwords, channels, LAN/serial/SOL settings, FRU/SDR contents or firmware
-        ("raw_command_forbidden"), vendor fan duties of 0 % or below the floor. A raw fan-mode or duty write
-        counts as Zephyr taking the fans (baseline remembered, hand-back later). Raises
+        ("raw_command_forbidden"), vendor fan duties of 0 % or below the floor, and fan writes Zephyr could not
+        supervise (fan control unavailable: ``capabilities.fan_control_reason``; "fan_control_lost"), except a
+        mode in which the BMC drives the fans. A raw fan-mode or duty write counts as Zephyr taking the fans
+        (baseline remembered, hand-back later). Raises
         ``IpmiCompletionCodeError`` and ``IpmiConnectionError`` as the BMC answers.
         """
         with self._lock:
@@ -617,7 +618,12 @@ class FanController:
                     answer = gate.send(request, actor=actor, force=True)
                     self._release()
                     return answer
-                if caps.fan_control:
-                    gate.check(request, actor=actor)  # floor first: nothing is remembered for a refused duty
-                    self._take_control()
+                # A fan write Zephyr could not supervise (no fan control: refused firmware, monitoring-only
+                # BMC) or after the BMC won the fight would leave the fans unwatched: refused.
+                if not caps.fan_control or self.lost:
+                    reason = "fan_control_lost" if caps.fan_control else caps.fan_control_reason or "not_supported"
+                    gate.refuse("raw", actor, reason, request=request)
+                    raise IpmiWriteRefusedError(reason)
+                gate.check(request, actor=actor)  # floor first: nothing is remembered for a refused duty
+                self._take_control()
             return gate.send(request, actor=actor, force=True)

@@ -287,13 +287,15 @@ class WriteGate:
         )
         self._audit.append(record)
         log = _LOGGER.warning if result in (AuditResult.REFUSED, AuditResult.ERROR) else _LOGGER.debug
+        # A raw command refused by the deny-list may carry a password (Set User Password): never logged.
+        withheld = request.kind is WriteKind.RAW and result is AuditResult.REFUSED
         log(
             "%s %s (netfn 0x%02X cmd 0x%02X data %s): %s%s",
             actor or "-",
             request.name,
             request.netfn,
             request.command,
-            request.data.hex(" ") or "-",
+            "withheld" if withheld else request.data.hex(" ") or "-",
             result.value,
             f" ({detail})" if detail else "",
         )

@@ -3,7 +3,10 @@
 A raw command passes the write gate like any write. Refused outright (IPMI 2.0 Appendix G command
 numbers): user, password, channel and session settings; LAN, serial and SOL configuration; FRU and SDR
 repository writes; firmware transfer and update (netfn 0x08/0x09, PICMG HPM.1 upgrade commands, AMI's OEM
-netfn 0x32 whose YAFU flash commands live there, Supermicro's factory-default reset). Set Sensor
+netfn 0x32 whose YAFU flash commands live there, Supermicro's factory-default reset); Send Message (§22.7),
+which bridges any request (e.g. Set User Password) to another channel; the vendors' BMC network port
+selection (Supermicro ``0x30 0x70 0x0C 0x01 <mode>``, Dell ``0x30 0x24`` 11G and ``0x30 0x28`` 12G+ NIC
+selection, ipmitool delloem). Set Sensor
 Thresholds has its own validated action. Vendor fan-duty commands are parsed so their duty meets the same
 floor as every other duty write, and the seven-byte ``0x30 0x70 0x66 0x01 <zone> 0x00 <duty>`` form (a 0 %
 write on lenient boards, field notes §1) is refused.
@@ -24,6 +27,7 @@ DENIED: frozenset[tuple[int, int]] = frozenset(
     {
         (0x04, 0x26),  # Set Sensor Thresholds: use the validated action
         (0x06, 0x3B),  # Set Session Privilege Level
+        (0x06, 0x34),  # Send Message: bridges any request, denied ones included, to another channel
         (0x06, 0x3C),  # Close Session
         (0x06, 0x40),  # Set Channel Access
         (0x06, 0x43),  # Set User Access
@@ -43,6 +47,8 @@ DENIED: frozenset[tuple[int, int]] = frozenset(
         (0x0C, 0x10),  # Set Serial/Modem Configuration
         (0x0C, 0x12),  # Set Serial/Modem Mux
         (0x0C, 0x21),  # Set SOL Configuration Parameters
+        (0x30, 0x24),  # Dell 11G: set iDRAC NIC selection (dedicated/shared)
+        (0x30, 0x28),  # Dell 12G and later: set iDRAC NIC selection
         (0x30, 0x40),  # Supermicro X9: restore BMC factory defaults
         (0x3C, 0x40),  # Supermicro X10+: restore BMC factory defaults
     }
@@ -79,6 +85,7 @@ def check(netfn: int, command: int, data: bytes) -> RawFanEffect | None:
         (netfn, command) in DENIED
         or netfn in DENIED_NETFNS
         or (netfn == 0x2C and command in _HPM1 and data[:1] == b"\x00")
+        or (netfn == 0x30 and command == 0x70 and data[:2] == b"\x0c\x01")  # Supermicro: set BMC LAN port
     ):
         raise IpmiWriteRefusedError("raw_command_forbidden", netfn=f"0x{netfn:02X}", command=f"0x{command:02X}")
     if netfn != 0x30:
