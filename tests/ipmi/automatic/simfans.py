@@ -10,18 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bmcsim import Simulator
-from custom_components.zephyr_ipmi.ipmi import BmcClient, SdrSensor, SensorKind, SensorStatus
-from custom_components.zephyr_ipmi.ipmi.automatic import (
-    AutomaticSettings,
-    BmcFacts,
-    ControlLoop,
-    FanInput,
-    TemperatureInput,
-    TickInputs,
-    TickReport,
-)
-
-type Reader = Callable[[AutomaticSettings, bool], TickInputs]
+from custom_components.zephyr_ipmi.ipmi import BmcClient, SdrSensor, SensorKind
+from custom_components.zephyr_ipmi.ipmi.automatic import AutomaticSettings, BmcFacts, ControlLoop, TickReport
+from custom_components.zephyr_ipmi.ipmi.automatic.reader import BmcReader
 
 #: Supermicro zone keys -> zone byte of 0x30 0x70 0x66.
 SUPERMICRO_ZONES = {"cpu": 0x00, "peripheral": 0x01}
@@ -71,39 +62,24 @@ class SimFans:
         return self.client.request(0x04, 0x26, bytes([sensor.number, mask, *raw, 0, 0, 0]))
 
 
-def lower_critical(client: BmcClient, sensor: SdrSensor) -> float | None:
-    """Current lower-critical threshold (rpm) by Get Sensor Thresholds (netfn 04h cmd 27h), 100 rpm/count."""
-    data = client.request(0x04, 0x27, bytes([sensor.number]))
-    return data[2] * 100.0 if data[0] & 0x02 else None
+@dataclass(frozen=True)
+class Duties:
+    """Zone duties (%) read back, as the control layer's ``FanState`` carries them."""
+
+    zone_duty: dict[str, int | None]
 
 
-def make_reader(client: BmcClient, fans: SimFans, fan_zone: Callable[[str], str]) -> Reader:
-    """A tick reader: one poll, the fans with their live lower-critical threshold, zone duties if asked."""
-    sensors = client.sensors()
-    fan_sensors = [s for s in sensors if s.kind == SensorKind.FAN]
+def make_reader(client: BmcClient, fans: SimFans, fan_zone: Callable[[str], str]) -> BmcReader:
+    """The core's tick reader on this client: only the rules' temperatures and the fans, zone duties read back."""
+    sensors = {s.key: s for s in client.sensors()}
+    zones = {key: fan_zone(s.name) for key, s in sensors.items() if s.kind == SensorKind.FAN}
 
-    def read(settings: AutomaticSettings, want_bmc_duty: bool) -> TickInputs:
-        snapshot = client.poll()
-        temps = {
-            key: TemperatureInput(
-                value=reading.value,
-                critical=reading.status in (SensorStatus.CRITICAL, SensorStatus.NON_RECOVERABLE),
-            )
-            for key in settings.sensors
-            if (reading := snapshot.readings.get(key)) is not None
-        }
-        fan_inputs = {
-            s.key: FanInput(
-                rpm=snapshot.readings[s.key].value, zone=fan_zone(s.name), lower_critical=lower_critical(client, s)
-            )
-            for s in fan_sensors
-        }
-        duty: dict[str, int | None] = {}
-        if want_bmc_duty and fans.vendor == "supermicro":
-            duty = {zone: fans.zone_duty(zone) for zone in SUPERMICRO_ZONES}
-        return TickInputs(temperatures=temps, fans=fan_inputs, bmc_duty=duty)
+    def read_state() -> Duties:
+        if fans.vendor != "supermicro":
+            return Duties({})
+        return Duties({zone: fans.zone_duty(zone) for zone in SUPERMICRO_ZONES})
 
-    return read
+    return BmcReader(client, sensors, zones, read_state)
 
 
 def supermicro_zone(name: str) -> str:
@@ -134,7 +110,7 @@ def facts_for(client: BmcClient, zones: tuple[str, ...], fan_zone: Callable[[str
 class SimLoop:
     """A ControlLoop on the simulator's clock: ``tick(s)`` advances simulated time, then runs one control tick."""
 
-    def __init__(self, sim: Simulator, settings: AutomaticSettings, fans: SimFans, reader: Reader) -> None:
+    def __init__(self, sim: Simulator, settings: AutomaticSettings, fans: SimFans, reader: BmcReader) -> None:
         self.sim = sim
         self.now = sim_time(sim)
         self.loop = ControlLoop(settings, fans, reader, clock=lambda: self.now)

@@ -303,5 +303,8 @@ def test_default_rules() -> None:
     assert default_rules("supermicro", ("cpu", "peripheral"), sensors) == (
         QuietRule(zone="cpu", sensors=("20_0_1", "20_0_2")),
     )
+    assert default_rules("supermicro", ("cpu", "peripheral"), sensors, floor=25) == (
+        QuietRule(zone="cpu", sensors=("20_0_1", "20_0_2"), duty=25),
+    )
     assert default_rules("dell", ("all",), sensors) == ()
     assert default_rules("supermicro", ("cpu",), sensors[2:]) == ()

@@ -11,6 +11,7 @@ from custom_components.zephyr_ipmi.ipmi.automatic import (
     AutomaticConfigError,
     AutomaticSettings,
     ControlLoop,
+    EngineState,
     FanInput,
     PulsingDetector,
     QuietRule,
@@ -56,13 +57,25 @@ def test_threshold_proposal() -> None:
     proposal = propose_fan_thresholds(thresholds=thresholds, floor_rpm=1400, step=100, lcr_only=False)
     assert proposal == {"lnc": 1000.0, "lcr": 800.0, "lnr": 600.0}
     # AST2600: lower critical only
-    assert propose_fan_thresholds(thresholds=thresholds, floor_rpm=1400, step=100, lcr_only=True) == {"lcr": 800.0}
+    ast2600 = {"lnr": 300.0, "lcr": 1500.0, "lnc": 1700.0}
+    assert propose_fan_thresholds(thresholds=ast2600, floor_rpm=1400, step=100, lcr_only=True) == {"lcr": 800.0}
     # never raised: the defaults 300/500/700 already fit a fan at 1400 rpm
     defaults = {"lnr": 300.0, "lcr": 500.0, "lnc": 700.0}
     assert propose_fan_thresholds(thresholds=defaults, floor_rpm=1400, step=100, lcr_only=False) == {}
-    # order kept: lcr never above a lower non-critical that stays
+    # order kept (lnr < lcr < lnc): thresholds that stay bound the one that changes
     kept = {"lnr": 300.0, "lcr": 1500.0, "lnc": 700.0}
-    assert propose_fan_thresholds(thresholds=kept, floor_rpm=1400, step=100, lcr_only=True) == {"lcr": 700.0}
+    assert propose_fan_thresholds(thresholds=kept, floor_rpm=1400, step=100, lcr_only=True) == {"lcr": 600.0}
+    high_lnr = {"lnr": 1300.0, "lcr": 1500.0, "lnc": 1700.0}
+    assert propose_fan_thresholds(thresholds=high_lnr, floor_rpm=1400, step=100, lcr_only=True) == {"lcr": 1400.0}
+    stuck = {"lnr": 1400.0, "lcr": 1500.0}
+    assert propose_fan_thresholds(thresholds=stuck, floor_rpm=1400, step=100, lcr_only=True) == {}
+    # a slow fan: every threshold one step apart, the lowest one step above 0 rpm
+    slow = {"lnr": 300.0, "lcr": 500.0, "lnc": 700.0}
+    assert propose_fan_thresholds(thresholds=slow, floor_rpm=250, step=100, lcr_only=False) == {
+        "lnc": 300.0,
+        "lcr": 200.0,
+        "lnr": 100.0,
+    }
     # at least one step, so a stopped fan still asserts
     assert propose_fan_thresholds(thresholds={"lcr": 500.0}, floor_rpm=90, step=120, lcr_only=True) == {"lcr": 120.0}
     assert propose_fan_thresholds(thresholds={"lcr": 500.0}, floor_rpm=700, step=0, lcr_only=True) == {"lcr": 420.0}
@@ -128,9 +141,9 @@ def make_loop(actuator: Actuator, script: list[TickInputs | IpmiError]) -> tuple
     clock = Clock()
     wanted: list[bool] = []
 
-    def reader(settings: AutomaticSettings, want_bmc_duty: bool) -> TickInputs:
+    def reader(settings: AutomaticSettings, state: EngineState) -> TickInputs:
         assert settings is SETTINGS
-        wanted.append(want_bmc_duty)
+        wanted.append(not state.holding)
         item = script.pop(0)
         if isinstance(item, IpmiError):
             raise item
@@ -302,3 +315,19 @@ def test_resync_sends_the_held_duties_again() -> None:
     clock.now = 5
     assert loop.tick().decision.writes == (("cpu", 24),)
     assert [c for c in actuator.calls if c[0] == "duty"] == [("duty", ("cpu", 24, "zephyr"))] * 2
+
+
+def test_hand_back_elsewhere_restarts_the_hysteresis_clock() -> None:
+    actuator = Actuator()
+    loop, clock, _ = make_loop(actuator, [cool(), cool(), cool()])
+    loop.handed_back_elsewhere()  # not holding: nothing changes
+    assert loop.state.changed_at is None
+    loop.tick()
+    clock.now = 10
+    loop.handed_back_elsewhere()
+    assert (loop.holding, loop.state.changed_at, loop.state.reason) == (False, 10, Reason.EXTERNAL)
+    clock.now = 40
+    assert loop.tick().decision.reason == Reason.WAITING
+    clock.now = 70
+    assert loop.tick().decision.writes == (("cpu", 24),)
+    assert [c[0] for c in actuator.calls] == ["duty", "duty"]  # nothing sent back by the loop itself

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
 from bmcsim import Simulator
-from custom_components.zephyr_ipmi.ipmi import BmcClient
+from custom_components.zephyr_ipmi.ipmi import BmcClient, SensorReading
 from custom_components.zephyr_ipmi.ipmi.automatic import (
     Action,
     ActiveRule,
+    EngineState,
     Reason,
     default_rules,
     make_curve_rule,
@@ -24,6 +25,7 @@ from custom_components.zephyr_ipmi.ipmi.automatic import (
     make_settings,
     tune_fan_thresholds,
 )
+from custom_components.zephyr_ipmi.ipmi.automatic.reader import BmcReader
 
 from .simfans import SimFans, SimLoop, facts_for, make_reader, sensor_key, supermicro_zone
 
@@ -218,7 +220,7 @@ def test_min_rpm_raises_the_zone_until_the_fan_is_fast_enough(
         # mask 07h: lnc, lcr, lnr = 1000, 800, 600 rpm (100 rpm per count)
         ("supermicro-x11", False, bytes([0x41, 0x07, 10, 8, 6, 0, 0, 0]), {"lnc": 1000, "lcr": 800, "lnr": 600}),
         # AST2600: the lower-critical threshold only (mask 02h)
-        ("supermicro-x13", True, bytes([0x41, 0x02, 0, 8, 0, 0, 0, 0]), {"lnc": 1700, "lcr": 800, "lnr": 1300}),
+        ("supermicro-x13", True, bytes([0x41, 0x02, 0, 8, 0, 0, 0, 0]), {"lnc": 1700, "lcr": 800, "lnr": 300}),
     ],
 )
 def test_pulsing_seen_then_thresholds_tuned(  # noqa: PLR0917 - fixtures and parameters
@@ -231,7 +233,10 @@ def test_pulsing_seen_then_thresholds_tuned(  # noqa: PLR0917 - fixtures and par
 ) -> None:
     """FAN1's thresholds are too high for its speed at 20 %: the BMC pulses; tuning lowers them; it stops."""
     sim, client, fans, reader, facts = _supermicro(bmc_sim_factory, clients, profile, load=0)
-    for name, value in (("lnr", 1300), ("lcr", 1500), ("lnc", 1700)):
+    # FAN1's lower thresholds are too high for its speed at 20 % (1400 rpm); an AST2600 board keeps the
+    # default lower non-recoverable threshold (300 rpm), which the owner cannot change there.
+    high = {"lnr": 1300, "lcr": 1500, "lnc": 1700} if not lcr_only else {"lcr": 1500, "lnc": 1700}
+    for name, value in high.items():
         sim.control.set_threshold("FAN1", name, value)
     # A real BMC's full-speed episodes do not repeat at a divisor of the control interval (bmcsim's
     # 5 s hold makes a cycle of exactly 10 s, which 30 s ticks would always sample at the same phase).
@@ -255,7 +260,7 @@ def test_pulsing_seen_then_thresholds_tuned(  # noqa: PLR0917 - fixtures and par
         fans,
         fan1,
         zone="cpu",
-        thresholds={"lnr": 1300.0, "lcr": 1500.0, "lnc": 1700.0},
+        thresholds={"lnr": 300.0, **high} if lcr_only else dict(high),
         floor=20,
         lcr_only=lcr_only,
         read_rpm=read_rpm,
@@ -267,6 +272,7 @@ def test_pulsing_seen_then_thresholds_tuned(  # noqa: PLR0917 - fixtures and par
     assert [r.cc for r in sim.control.request_log(since=seq, netfn=0x04, cmd=0x26)] == [0]
     assert {k: sim.control.sensor("FAN1")["thresholds"][k] for k in after} == after
 
+    reader.forget_thresholds()  # the BMC holds new thresholds now
     run.loop.resync()
     run.loop.detector.reset()
     for _ in range(30):
@@ -312,3 +318,55 @@ def test_silent_bmc_is_handed_back_as_soon_as_it_answers(bmc_sim_factory: Factor
     assert run.loop.pending_hand_back is None
     assert next(r.data for r in sim.control.request_log(since=seq, netfn=0x30, cmd=0x45)) == b"\x01\x02"
     assert report.decision.action == Action.IDLE  # the hysteresis clock restarted at the hand-back
+
+
+def test_reader_reads_only_what_the_rules_need(bmc_sim_factory: Factory, clients: list[BmcClient]) -> None:
+    """One Get Sensor Reading per rule temperature and fan; thresholds as the BMC holds them, else the SDR's."""
+    sim, client, _fans, reader, facts = _supermicro(bmc_sim_factory, clients, load=0)
+    cpu = sensor_key(client, "CPU Temp")
+    fan1 = sensor_key(client, "FAN1")
+    settings = make_settings(rules=default_rules("supermicro", ZONES, client.sensors()), facts=facts, guards={})
+    reader(settings, EngineState())  # first tick: thresholds read once
+    seq = sim.control.last_seq()
+    inputs = reader(settings, EngineState())
+    readings = [r.data[0] for r in sim.control.request_log(since=seq, netfn=0x04, cmd=0x2D)]
+    assert sorted(readings) == [0x01, 0x41, 0x42, 0x43, 0x44, 0x45]  # CPU Temp and the five fans
+    assert len(sim.control.request_log(since=seq, netfn=0x04, cmd=0x27)) == 0
+    assert inputs.temperatures[cpu].value == sim.control.sensor("CPU Temp")["value"]
+    assert inputs.bmc_duty["peripheral"] == round(sim.control.state()["fans"]["zone_duty"][1])
+    assert reader.thresholds(fan1)["lcr"] == 500.0
+
+    # a BMC that does not answer Get Sensor Thresholds: the SDR's values
+    sim.control.set_threshold("FAN1", "lcr", 900)
+    sim.control.set_completion_code(0x04, 0x27, 0xCB)
+    reader.forget_thresholds()
+    assert reader.lower_critical()[fan1] == 500.0
+    assert reader.thresholds(fan1) == {
+        "lnr": 300.0,
+        "lcr": 500.0,
+        "lnc": 700.0,
+        "unc": 25300.0,
+        "ucr": 25400.0,
+        "unr": 25500.0,
+    }
+    sim.control.clear_completion_codes()
+    reader.forget_thresholds()
+    assert reader.lower_critical()[fan1] == 900.0
+
+
+def test_reader_truncated_threshold_answer(bmc_sim_factory: Factory, clients: list[BmcClient]) -> None:
+    """A Get Sensor Thresholds answer too short to decode counts as none (no BMC here sends one: a wrapper)."""
+    _sim, client, fans, _reader, _facts = _supermicro(bmc_sim_factory, clients)
+
+    class Truncating:
+        def read(self, keys: Iterable[str]) -> dict[str, SensorReading]:
+            return client.read(keys)
+
+        def request(self, netfn: int, command: int, data: bytes | tuple[int, ...] = (), *, lun: int = 0) -> bytes:
+            return client.request(netfn, command, data, lun=lun)[:2]
+
+    sensors = {s.key: s for s in client.sensors()}
+    fan1 = sensor_key(client, "FAN1")
+    reader = BmcReader(Truncating(), sensors, {fan1: "cpu"}, lambda: fans)
+    assert reader.lower_critical() == {fan1: 500.0}
+    assert reader.thresholds(fan1)["lnc"] == 700.0

@@ -55,6 +55,7 @@ class Reason(StrEnum):
     BMC_SILENT = "bmc_silent"  # the BMC did not answer the tick's reads
     REVERTED = "reverted"  # the BMC took the fans back by itself
     WRITE_FAILED = "write_failed"  # a duty write was refused or not answered
+    EXTERNAL = "external"  # the fans were handed back by someone else (an action, the control layer)
     WAITING = "waiting"  # hysteresis: too soon or not cool enough to take the fans again
     FANS_QUIET = "fans_quiet"  # quiet rule: no fan above the trigger speed, nothing to do
     NO_RULE = "no_rule"  # no rule configured

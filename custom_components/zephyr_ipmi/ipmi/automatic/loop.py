@@ -34,8 +34,8 @@ class FanActuator(Protocol):
         """Restore the fan mode the BMC had before Zephyr's first write (raises ``IpmiError``)."""
 
 
-type Reader = Callable[[AutomaticSettings, bool], TickInputs]
-"""Read a tick's inputs: ``reader(settings, want_bmc_duty)``; raises ``IpmiError`` when the BMC is silent."""
+type Reader = Callable[[AutomaticSettings, EngineState], TickInputs]
+"""Read a tick's inputs: ``reader(settings, state)``; raises ``IpmiError`` when the BMC is silent."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -90,6 +90,11 @@ class ControlLoop:
         if self.state.holding:
             self.state = replace(self.state, holding=False, zones={}, reason=Reason.REVERTED)
 
+    def handed_back_elsewhere(self) -> None:
+        """Note that the fans were handed back without the loop (the hysteresis clock restarts now)."""
+        if self.state.holding:
+            self.state = replace(self.state, holding=False, zones={}, changed_at=self.clock(), reason=Reason.EXTERNAL)
+
     def tick(self) -> TickReport:
         """Run one control tick (blocking): retry a pending hand-back, read, decide, send."""
         self.ticks += 1
@@ -99,7 +104,7 @@ class ControlLoop:
             self.last = decision
             return TickReport(decision=decision, error="hand_back_failed")
         try:
-            inputs = self.reader(self.settings, not self.state.holding)
+            inputs = self.reader(self.settings, self.state)
         except IpmiError as err:
             _LOGGER.debug("Control tick read failed: %s", type(err).__name__)
             inputs = TickInputs(answered=False)

@@ -94,31 +94,35 @@ def propose_fan_thresholds(
     """Lower thresholds (rpm) for a fan that turns at ``floor_rpm`` at the vendor's floor duty.
 
     Targets: lower non-critical 75 %, lower critical 60 %, lower non-recoverable 45 % of ``floor_rpm``,
-    each rounded down to the sensor's ``step`` (rpm per count) and at least one step, so a stopped fan
-    (0 rpm) still asserts them. Only thresholds the fan has and that are above their target are returned
-    (a threshold is never raised); ``lcr_only`` (AST2600) returns the lower-critical one alone. The order
-    lnr <= lcr <= lnc holds for the thresholds returned together with those kept.
+    each rounded down to the sensor's ``step`` (rpm per count). The BMC keeps lnr < lcr < lnc (IPMI 2.0
+    §35.8), so a threshold that cannot be changed (``lcr_only``: AST2600 boards) bounds the others, each
+    stays at least one step above the next lower one, and the lowest at least one step above 0 rpm (a
+    stopped fan still asserts it). Returns only the thresholds the fan has that are lowered; a threshold
+    is never raised. ``lcr_only`` returns the lower-critical one alone.
     """
     step = step if step > 0 else 1.0
-
-    def target(share: float) -> float:
-        return max(step, math.floor(floor_rpm * share / step) * step)
-
     shares = {"lnc": LNC_SHARE, "lcr": LCR_SHARE, "lnr": LNR_SHARE}
-    settable = ("lcr",) if lcr_only else ("lnc", "lcr", "lnr")
-    out: dict[str, float] = {}
-    ceiling = math.inf  # each threshold stays at or below the one above it
-    for name in ("lnc", "lcr", "lnr"):
-        if name not in thresholds:
+    names = ("lnc", "lcr", "lnr")
+    settable = {"lcr"} if lcr_only else set(names)
+    final = {name: thresholds[name] for name in names if name in thresholds}
+    ceiling = math.inf  # top-down: each at most one step under the one above it
+    for name in names:
+        if name not in final:
             continue
-        current = thresholds[name]
         if name in settable:
-            wanted = min(current, target(shares[name]), ceiling)
-            if wanted < current:
-                out[name] = wanted
-            current = wanted
-        ceiling = min(ceiling, current)
-    return out
+            target = max(step, math.floor(floor_rpm * shares[name] / step) * step)
+            final[name] = min(final[name], target, ceiling - step)
+        ceiling = final[name]
+    bottom = 0.0  # bottom-up: each at least one step over the one below it
+    for name in reversed(names):
+        if name not in final:
+            continue
+        if name in settable:
+            final[name] = max(final[name], bottom + step)
+        bottom = final[name]
+    return {
+        name: final[name] for name in names if name in settable and name in final and final[name] < thresholds[name]
+    }
 
 
 class TuningActuator(Protocol):

@@ -218,16 +218,19 @@ def cpu_temperatures(sensors: Sequence[SdrSensor]) -> tuple[str, ...]:
     )
 
 
-def default_rules(vendor: str, zones: Sequence[str], sensors: Sequence[SdrSensor]) -> tuple[Rule, ...]:
+def default_rules(
+    vendor: str, zones: Sequence[str], sensors: Sequence[SdrSensor], *, floor: int = 20
+) -> tuple[Rule, ...]:
     """Rules an owner gets before configuring anything.
 
-    Supermicro with a ``cpu`` zone and a CPU temperature: the quiet rule (:class:`QuietRule` defaults).
-    Other vendors: none (the owner sets a curve).
+    Supermicro with a ``cpu`` zone and a CPU temperature: the quiet rule (:class:`QuietRule` defaults; its
+    duty is raised to the vendor's ``floor`` (%) where that is above 24 %, e.g. 25 % on X9). Other vendors:
+    none (the owner sets a curve).
     """
     cpu = cpu_temperatures(sensors)
     if vendor != "supermicro" or CPU_ZONE not in zones or not cpu:
         return ()
-    return (QuietRule(zone=CPU_ZONE, sensors=cpu),)
+    return (QuietRule(zone=CPU_ZONE, sensors=cpu, duty=max(QUIET_DUTY, floor)),)
 
 
 def make_quiet_rule(
