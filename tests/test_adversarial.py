@@ -831,8 +831,9 @@ async def test_power_off_sensors_unavailable_but_kept(hass: HomeAssistant, bmc_s
         assert _sensor(hass, entry, sim, "FAN1").state == STATE_UNAVAILABLE
         assert float(_sensor(hass, entry, sim, "VBAT").state) == sim.control.sensor("VBAT")["value"]
         registry = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-        # + DCMI power and energy, and the Fan control status.
-        assert sum(e.domain == "sensor" for e in registry) == len(names) + 3
+        # + DCMI power and energy, the Fan control status, and automatic fan control's state sensor and per
+        # fan zone (CPU, peripheral) its rule and target duty.
+        assert sum(e.domain == "sensor" for e in registry) == len(names) + 3 + 1 + 2 * 2
     finally:
         await _unload_all(hass)
 

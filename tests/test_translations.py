@@ -88,10 +88,30 @@ def test_english_matches_strings() -> None:
     assert json.loads((INTEGRATION / "translations" / "en.json").read_text(encoding="utf-8")) == STRINGS
 
 
+def _automatic_setting_errors() -> set[str]:
+    """Keys of the refusals the automatic fan control steps show: ``AutomaticConfigError("…")`` of the core."""
+    keys: set[str] = set()
+    for name in ("curve.py", "settings.py"):
+        tree = ast.parse((INTEGRATION / "ipmi" / "automatic" / name).read_text(encoding="utf-8"))
+        keys.update(
+            node.args[0].value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "AutomaticConfigError"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        )
+    return keys
+
+
 def test_flow_errors_translated() -> None:
     """Each error key the config and options flows can show has a string, and no string is left unused."""
     assert _error_keys(_class(ZephyrConfigFlow.__name__)) == set(STRINGS["config"]["error"])
-    assert _error_keys(_class(ZephyrOptionsFlow.__name__)) == set(STRINGS["options"].get("error", {}))
+    options = _error_keys(_class(ZephyrOptionsFlow.__name__)) | _automatic_setting_errors()
+    assert options == set(STRINGS["options"].get("error", {}))
+    # the same refusals raised by the number entities and actions
+    assert _automatic_setting_errors() <= set(STRINGS["exceptions"])
 
 
 def test_entity_and_exception_keys_translated() -> None:

@@ -16,6 +16,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.storage import STORAGE_DIR
 from homeassistant.helpers.typing import ConfigType
 
+from .automatic import ZephyrAutomaticCoordinator
 from .const import DOMAIN, SDR_CACHE_DIR
 from .coordinator import ZephyrConfigEntry, ZephyrCoordinator, ZephyrRuntimeData
 from .credentials import CredentialsError, async_decrypt_credentials, async_remove_key
@@ -36,6 +37,7 @@ PLATFORMS = [
     Platform.BUTTON,
     Platform.EVENT,
     Platform.FAN,
+    Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
@@ -82,9 +84,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> bo
     health = HealthMonitor(hass, entry, coordinator)
     await health.async_load()
     entry.runtime_data = ZephyrRuntimeData(client=client, coordinator=coordinator, control=control, health=health)
+    if control.fan_control:
+        # Automatic fan control resumes (when the owner left it on) only after a first good read.
+        automatic = entry.runtime_data.automatic = ZephyrAutomaticCoordinator(hass, entry, control)
+        await automatic.async_refresh()
 
     async def _async_stop(_: Event) -> None:
         """Hand fan control back and log out when Home Assistant stops, so the BMC frees the session at once."""
+        if entry.runtime_data.automatic is not None:
+            entry.runtime_data.automatic.suspend()
         await control.async_hand_back("stop")
         await hass.async_add_executor_job(client.close)
 
@@ -109,6 +117,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: ZephyrConfigEntry) -> b
     if is_channels_entry(entry):
         return await async_unload_channels_entry(hass, entry)
     # First, whatever happens next: an entry being unloaded (or reloaded, or removed) supervises nothing.
+    if entry.runtime_data.automatic is not None:
+        entry.runtime_data.automatic.suspend()
     await entry.runtime_data.control.async_hand_back("unload")
     if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         await hass.async_add_executor_job(entry.runtime_data.client.close)

@@ -34,6 +34,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
+from .automatic_flow import AutomaticOptionsFlowMixin
 from .const import (
     CONF_ALERT_COOLDOWN,
     CONF_ALLOW_NON_ADMIN,
@@ -377,14 +378,17 @@ class ZephyrConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
-class ZephyrOptionsFlow(OptionsFlowWithReload):
-    """Set how often the BMC is polled and how it alerts; saving reloads the entry."""
+class ZephyrOptionsFlow(AutomaticOptionsFlowMixin, OptionsFlowWithReload):
+    """Set how often the BMC is polled, how it alerts and automatic fan control; saving reloads the entry."""
 
     _sensor: SdrSensor | None = None
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Offer the option pages: polling, alerts, and limits of one sensor."""
-        return self.async_show_menu(step_id="init", menu_options=["polling", "alerts", "sensor_limits"])
+        """Offer the option pages: polling, alerts, limits of one sensor and (with fan control) automatic control."""
+        menu = ["polling", "alerts", "sensor_limits"]
+        if self.automatic_coordinator is not None:
+            menu.append("automatic")
+        return self.async_show_menu(step_id="init", menu_options=menu)
 
     def _save(self, changes: dict[str, Any]) -> ConfigFlowResult:
         """Save ``changes`` and keep every other option."""

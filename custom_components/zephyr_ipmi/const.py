@@ -50,3 +50,6 @@ AUDIT_LIMIT: Final = 500
 
 EVENT_AUDIT: Final = "zephyr_ipmi_audit"
 """Event fired for each audited write (or option change); the logbook shows it."""
+
+CONF_AUTOMATIC: Final = "automatic"
+"""Option: automatic fan control settings of the BMC (``AutomaticSettings.as_dict()`` plus ``enabled``)."""

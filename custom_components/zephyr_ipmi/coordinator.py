@@ -33,6 +33,7 @@ from .ipmi import (
 from .issues import async_create_wrong_bmc_issue, async_delete_wrong_bmc_issue
 
 if TYPE_CHECKING:
+    from .automatic import ZephyrAutomaticCoordinator
     from .fan_control import ZephyrControlCoordinator
     from .health import HealthMonitor
 
@@ -45,6 +46,7 @@ class ZephyrRuntimeData:
     coordinator: ZephyrCoordinator
     control: ZephyrControlCoordinator
     health: HealthMonitor | None = None
+    automatic: ZephyrAutomaticCoordinator | None = None
 
 
 type PollHook = Callable[[BmcSnapshot | None, IpmiError | None], Awaitable[None]]

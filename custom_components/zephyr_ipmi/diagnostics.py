@@ -9,6 +9,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
+from .automatic import automatic_diagnostics
 from .coordinator import ZephyrConfigEntry
 from .delivery import is_channels_entry
 from .delivery.diagnostics import async_get_channels_diagnostics
@@ -34,4 +35,5 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: ZephyrC
         "energy_kwh": coordinator.energy_kwh,
         "health": None if (health := entry.runtime_data.health) is None else health.diagnostics(),
         "control": control_diagnostics(entry.runtime_data.control),
+        "automatic": automatic_diagnostics(entry.runtime_data.automatic),
     }

@@ -1,4 +1,4 @@
-"""Repairs of Zephyr IPMI: retry fan control after the BMC took it back or its firmware refused it; clear a full SEL.
+"""Repairs of Zephyr IPMI: retry fan control after the BMC took it back or refused it; clear a full SEL; tune fans.
 
 Chassis intrusions are acknowledged with the plain confirmation of ``RetryFanControlFlow`` (no entry id).
 """
@@ -12,8 +12,11 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
+from .automatic import ISSUE_PULSING
 from .coordinator import ZephyrConfigEntry
 from .helpers import async_clear_event_log
+from .ipmi import IpmiError
+from .ipmi.automatic import AutomaticConfigError
 
 ACTION_CLEAR_EVENT_LOG: Final = "clear_event_log"
 """Issue data ``action`` of the "SEL nearly full" issue: its fix clears the SEL."""
@@ -68,11 +71,43 @@ class ClearEventLogFlow(ConfirmRepairFlow):
         return self.async_create_entry(data={})
 
 
+class TuneFanThresholdsFlow(ConfirmRepairFlow):
+    """Confirm, then measure each pulsing fan and lower its thresholds to fit its speed at the floor duty."""
+
+    def __init__(self, entry_id: str, fans: list[str]) -> None:
+        """Tune ``fans`` (sensor keys) of the entry ``entry_id``."""
+        super().__init__()
+        self._entry_id = entry_id
+        self._fans = fans
+
+    @override
+    async def async_step_confirm(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
+        """Ask for confirmation, then tune; a failure aborts with its translated reason (the issue stays)."""
+        if user_input is None:
+            return await super().async_step_confirm(user_input)
+        entry: ZephyrConfigEntry | None = self.hass.config_entries.async_get_entry(self._entry_id)
+        automatic = (
+            entry.runtime_data.automatic if entry is not None and entry.state is ConfigEntryState.LOADED else None
+        )
+        if automatic is None:
+            return self.async_abort(reason="not_loaded")
+        try:
+            for fan in self._fans:
+                await automatic.async_tune(fan, "repair:fan_pulsing")
+        except (AutomaticConfigError, IpmiError) as err:
+            error = err.key if isinstance(err, AutomaticConfigError) else type(err).__name__
+            return self.async_abort(reason="not_tuned", description_placeholders={"error": error})
+        return self.async_create_entry(data={})
+
+
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
 ) -> RepairsFlow:
-    """Return the flow that fixes ``issue_id``: clear a nearly full SEL, or retry fan control (or acknowledge)."""
-    entry_id = str((data or {}).get("entry_id"))
-    if (data or {}).get("action") == ACTION_CLEAR_EVENT_LOG:
+    """Return the flow that fixes ``issue_id``: clear a nearly full SEL, tune pulsing fans, or retry fan control."""
+    data = data or {}
+    entry_id = str(data.get("entry_id"))
+    if data.get("action") == ACTION_CLEAR_EVENT_LOG:
         return ClearEventLogFlow(entry_id)
+    if issue_id.startswith(ISSUE_PULSING):
+        return TuneFanThresholdsFlow(entry_id, [fan for fan in str(data.get("fans")).split(",") if fan])
     return RetryFanControlFlow(entry_id)

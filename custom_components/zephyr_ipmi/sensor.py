@@ -19,6 +19,7 @@ from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .automatic_entity import automatic_entities
 from .coordinator import ZephyrConfigEntry, ZephyrCoordinator
 from .entity import ZephyrDescribedEntity, ZephyrEntity, ZephyrSdrEntity, async_add_entities_as_they_appear
 from .fan_control import STATUS_OPTIONS, ZephyrControlCoordinator
@@ -113,6 +114,7 @@ async def async_setup_entry(
 
     async_add_entities_as_they_appear(entry, async_add_entities, keys, build)
     async_add_entities([ZephyrFanControlSensor(entry, entry.runtime_data.control, FAN_CONTROL_DESCRIPTION)])
+    async_add_entities(automatic_entities(entry, "sensor"))
 
 
 class ZephyrSdrSensor(ZephyrSdrEntity, SensorEntity):

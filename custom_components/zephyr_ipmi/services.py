@@ -1,4 +1,4 @@
-"""Actions of Zephyr IPMI: fan mode, zone duty, hand-back, fan sensor thresholds, raw IPMI commands, clear SEL.
+"""Actions of Zephyr IPMI: fan mode, zone duty, hand-back, fan thresholds and tuning, raw commands, clear SEL.
 
 Each names the BMC by its config entry (thresholds: by the fan sensor's entity). Writes go through the
 core's write gate and the audit trail like the entities' do. Users without administrator rights are refused
@@ -24,8 +24,9 @@ from .const import DOMAIN
 from .coordinator import ZephyrConfigEntry
 from .delivery import is_channels_entry
 from .fan_control import ZephyrControlCoordinator
-from .helpers import async_actor, async_call_bmc, async_clear_event_log
-from .ipmi import SensorKind
+from .helpers import async_actor, async_call_bmc, async_clear_event_log, bmc_errors
+from .ipmi import SdrSensor, SensorKind
+from .ipmi.automatic import AutomaticConfigError
 from .ipmi.vendors import FanMode
 
 SERVICE_SET_FAN_MODE: Final = "set_fan_mode"
@@ -34,8 +35,9 @@ SERVICE_RESTORE: Final = "restore_automatic_fan_control"
 SERVICE_SET_FAN_THRESHOLDS: Final = "set_fan_thresholds"
 SERVICE_SEND_RAW_COMMAND: Final = "send_raw_command"
 SERVICE_CLEAR_EVENT_LOG: Final = "clear_event_log"
+SERVICE_TUNE_FAN_THRESHOLDS: Final = "tune_fan_thresholds"
 
-ADMIN_ONLY: Final = frozenset({SERVICE_SET_FAN_THRESHOLDS, SERVICE_SEND_RAW_COMMAND})
+ADMIN_ONLY: Final = frozenset({SERVICE_SET_FAN_THRESHOLDS, SERVICE_SEND_RAW_COMMAND, SERVICE_TUNE_FAN_THRESHOLDS})
 """Actions Home Assistant itself refuses to users without administrator rights, whatever the options say."""
 
 ATTR_MODE: Final = "mode"
@@ -74,6 +76,7 @@ SET_FAN_THRESHOLDS_SCHEMA = probatio.All(
     ),
     cv.has_at_least_one_key(*THRESHOLD_FIELDS),
 )
+TUNE_FAN_THRESHOLDS_SCHEMA = probatio.Schema({probatio.Required(ATTR_ENTITY_ID): cv.entity_id})
 SEND_RAW_COMMAND_SCHEMA = ENTRY_SCHEMA.extend(
     {
         probatio.Required(ATTR_NETFN): probatio.All(probatio.Coerce(int), probatio.Range(min=0, max=0x3F)),
@@ -122,6 +125,19 @@ def _fan_control(hass: HomeAssistant, entry_id: str) -> tuple[ZephyrConfigEntry,
     return entry, control
 
 
+def _fan_sensor(hass: HomeAssistant, entity_id: str) -> tuple[ZephyrConfigEntry, SdrSensor]:
+    """Return the loaded entry and the SDR fan sensor of a Zephyr fan speed sensor entity; refuse anything else."""
+    entity = er.async_get(hass).async_get(entity_id)
+    if entity is None or entity.platform != DOMAIN or entity.domain != Platform.SENSOR:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_a_fan_sensor")
+    entry = _bmc_entry(hass, entity.config_entry_id)
+    key = entity.unique_id.removeprefix(f"{entry.unique_id}_")
+    sensor = entry.runtime_data.coordinator.sensors.get(key)
+    if sensor is None or sensor.kind is not SensorKind.FAN:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_a_fan_sensor")
+    return entry, sensor
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions (once, for every BMC)."""
@@ -160,14 +176,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         )
 
     async def _set_fan_thresholds(call: ServiceCall) -> ServiceResponse:
-        entity = er.async_get(hass).async_get(call.data[ATTR_ENTITY_ID])
-        if entity is None or entity.platform != DOMAIN or entity.domain != Platform.SENSOR:
-            raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_a_fan_sensor")
-        entry = _bmc_entry(hass, entity.config_entry_id)
-        key = entity.unique_id.removeprefix(f"{entry.unique_id}_")
-        sensor = entry.runtime_data.coordinator.sensors.get(key)
-        if sensor is None or sensor.kind is not SensorKind.FAN:
-            raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_a_fan_sensor")
+        entry, sensor = _fan_sensor(hass, call.data[ATTR_ENTITY_ID])
         values = {name: call.data[field] for field, name in THRESHOLD_FIELDS.items() if field in call.data}
         actor = await async_actor(hass, entry, call.context)
         control = entry.runtime_data.control
@@ -178,6 +187,28 @@ def async_setup_services(hass: HomeAssistant) -> None:
         )
         # The values as the BMC stores them: rounded to the sensor's step.
         return {"thresholds": {field: written[name] for field, name in THRESHOLD_FIELDS.items() if name in written}}
+
+    async def _tune_fan_thresholds(call: ServiceCall) -> ServiceResponse:
+        entry, sensor = _fan_sensor(hass, call.data[ATTR_ENTITY_ID])
+        automatic = entry.runtime_data.automatic
+        if automatic is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="fan_control_unavailable",
+                translation_placeholders={"name": entry.title},
+            )
+        actor = await async_actor(hass, entry, call.context)
+        try:
+            async with bmc_errors(entry.runtime_data.control):
+                result = await automatic.async_tune(sensor.key, actor)
+        except AutomaticConfigError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key=err.key, translation_placeholders=err.placeholders
+            ) from err
+        written: dict[str, Any] = {
+            field: result.written[name] for field, name in THRESHOLD_FIELDS.items() if name in result.written
+        }
+        return {"rpm": result.rpm, "floor_rpm": result.floor_rpm, "duty": result.duty, "thresholds": written}
 
     async def _send_raw_command(call: ServiceCall) -> ServiceResponse:
         entry = _bmc_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
@@ -204,6 +235,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_SET_FAN_THRESHOLDS: (_set_fan_thresholds, SET_FAN_THRESHOLDS_SCHEMA, SupportsResponse.OPTIONAL),
         SERVICE_SEND_RAW_COMMAND: (_send_raw_command, SEND_RAW_COMMAND_SCHEMA, SupportsResponse.OPTIONAL),
         SERVICE_CLEAR_EVENT_LOG: (_clear_event_log, ENTRY_SCHEMA, SupportsResponse.NONE),
+        SERVICE_TUNE_FAN_THRESHOLDS: (_tune_fan_thresholds, TUNE_FAN_THRESHOLDS_SCHEMA, SupportsResponse.OPTIONAL),
     }
     for service, (handler, schema, response) in handlers.items():
         if service in ADMIN_ONLY:

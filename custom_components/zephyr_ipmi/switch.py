@@ -1,4 +1,4 @@
-"""Switch of Zephyr IPMI: Dell's third-party PCIe card cooling response (iDRAC 7/8, generation 13 and older)."""
+"""Switches of Zephyr IPMI: automatic fan control, Dell's third-party PCIe card cooling response (iDRAC 7/8)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .automatic_entity import automatic_entities
 from .coordinator import ZephyrConfigEntry
 from .entity import ZephyrControlEntity
 from .helpers import zephyr_action
@@ -42,6 +43,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the PCIe cooling response switch of a Dell BMC that answers it."""
+    async_add_entities(automatic_entities(entry, "switch"))
     control = entry.runtime_data.control
     if (caps := control.capabilities) is None:
         return
