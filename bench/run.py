@@ -425,7 +425,14 @@ def main(argv: list[str] | None = None) -> int:
     results_path.parent.mkdir(parents=True, exist_ok=True)
     results_path.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(report.render_markdown(results), encoding="utf-8")
+    markdown = report.render_markdown(results)
+    if report_path.exists():
+        # The automatic fan control loop's section is written by bench.control: keep it.
+        from bench.control import control_section, splice_section  # noqa: PLC0415 - only when there is one
+
+        if (section := control_section(report_path.read_text(encoding="utf-8"))) is not None:
+            markdown = splice_section(markdown, section)
+    report_path.write_text(markdown, encoding="utf-8")
     print(report.render_summary(results))
     print(f"\nresults: {results_path}\nreport:  {report_path}")
     return 0
