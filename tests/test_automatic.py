@@ -6,13 +6,15 @@ minimum time between changes are measured in simulated seconds, as the BMC's the
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
+from unittest.mock import patch
 
 import pytest
 from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import STATE_OFF, STATE_ON
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_OFF, STATE_ON
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -25,6 +27,7 @@ from pytest_homeassistant_custom_component.common import MockUser, async_fire_ti
 from bmcsim import Simulator
 from custom_components.zephyr_ipmi.automatic import ZephyrAutomaticCoordinator
 from custom_components.zephyr_ipmi.ipmi.automatic import AutomaticConfigError
+from custom_components.zephyr_ipmi.ipmi.automatic.reader import BmcReader
 
 from .control_helpers import SimFactory, async_add, entity_id, sets, start_sim, state
 
@@ -144,6 +147,14 @@ async def test_switch_remembered_across_restarts(
     assert lines[0] == "45 01 02 -> 00"
     assert "70 66 01 00 18 -> 00" in lines
     assert state(hass, entry, "switch", "automatic_fan_control").state == STATE_ON
+
+    # Home Assistant stops: the fans go back to the BMC's mode before it logs out, and the loop ticks no more.
+    seq = sim.control.last_seq()
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert sets(sim, seq) == ["45 01 02 -> 00"]
+    assert sim.control.state()["fans"]["mode_name"] == "optimal"
+    assert entry.options["automatic"]["enabled"] is True  # remembered for the next start
 
 
 async def test_non_admin_is_refused(
@@ -334,11 +345,45 @@ async def test_entity_temperature_drives_a_curve(
     hass.states.async_set("sensor.nas_disk", "44")
     await tick(hass, sim)
     assert zone_duty(sim, 1) == 53
+    # Its integration stopped reporting 16 minutes ago: a stale temperature is no temperature.
+    hass.states.async_set("sensor.nas_disk", "45", timestamp=time.time() - 16 * 60)
+    seq = sim.control.last_seq()
+    await tick(hass, sim)
+    assert sets(sim, seq)[0] == "45 01 02 -> 00"
+    assert state(hass, entry, "sensor", "automatic_state").state == "temperature_lost"
+    hass.states.async_set("sensor.nas_disk", "44")
+    await tick(hass, sim)
+    await tick(hass, sim)
+    # taken again after a hand-back: at the curve's duty for 3 °C (the hysteresis) hotter, 47 °C -> 59 %
+    assert zone_duty(sim, 1) == 59
     hass.states.async_set("sensor.nas_disk", "unavailable")
     seq = sim.control.last_seq()
     await tick(hass, sim)
     assert sets(sim, seq)[0] == "45 01 02 -> 00"
     assert state(hass, entry, "sensor", "automatic_state").state == "temperature_lost"
+
+
+async def test_unexpected_error_in_a_tick_hands_back(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, admin: Context
+) -> None:
+    """A defect in a tick (no BMC can show one: the reader is made to fail) hands the fans back at once."""
+    sim = start_sim(bmc_sim_factory, "supermicro-x11", load=0)
+    sim.control.tick(120)
+    entry = await async_add(hass, sim)
+    on_sim_clock(automatic(entry), sim)
+    await switch(hass, entry, "turn_on", admin)
+    assert zone_duty(sim, 0) == 24
+    seq = sim.control.last_seq()
+    with patch.object(BmcReader, "__call__", side_effect=RuntimeError("defect")):
+        await tick(hass, sim)
+    assert sets(sim, seq) == ["45 01 02 -> 00"]
+    assert sim.control.state()["fans"]["mode_name"] == "optimal"
+    assert state(hass, entry, "sensor", "automatic_state").state == "error"
+    assert state(hass, entry, "switch", "automatic_fan_control").state == STATE_ON
+    await tick(hass, sim)  # within 60 s of the hand-back
+    assert state(hass, entry, "sensor", "automatic_state").state == "waiting"
+    await tick(hass, sim)
+    assert zone_duty(sim, 0) == 24
 
 
 async def test_hand_back_by_action_and_duty_changed_by_hand(

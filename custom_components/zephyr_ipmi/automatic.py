@@ -21,6 +21,7 @@ from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
 
 from .const import CONF_AUTOMATIC, DOMAIN, LOGGER
 from .coordinator import ZephyrConfigEntry
@@ -47,9 +48,13 @@ from .ipmi.control import FanController
 STATE_OFF: Final = "off"
 STATE_HOLDING: Final = "holding"
 STATE_LOST: Final = "lost"
+STATE_ERROR: Final = "error"
+"""A tick failed on an unexpected error: the fans were handed back, the next tick starts over."""
 ISSUE_PULSING: Final = "fan_pulsing"
 #: Temperature sensor states that are numbers but not readings.
 _NOT_READINGS: Final = frozenset({STATE_UNAVAILABLE, STATE_UNKNOWN, ""})
+ENTITY_STALE_AFTER: Final = timedelta(minutes=15)
+"""A Home Assistant temperature its integration has not reported for this long counts as unreadable."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -207,7 +212,15 @@ class ZephyrAutomaticCoordinator(DataUpdateCoordinator[AutomaticData]):
                 self.loop.handed_back_elsewhere()
             return AutomaticData(enabled=True, state=STATE_LOST, decision=self.data.decision)
         self._entities = self._entity_temperatures()
-        report: TickReport = await self.control.async_run(self._tick, context=None)
+        try:
+            report: TickReport = await self.control.async_run(self._tick, context=None)
+        except Exception:  # noqa: BLE001 - whatever failed, the fans must not stay where the loop left them
+            # Supervision is lost (a defect, not the BMC: the loop handles IPMI errors itself): the fans go back.
+            LOGGER.exception("%s: automatic fan control tick failed; handing the fans back", self.config_entry.title)
+            if self.loop is not None:
+                self.loop.handed_back_elsewhere()
+            await self.control.async_hand_back("automatic_error")
+            return AutomaticData(enabled=True, state=STATE_ERROR, decision=self.data.decision)
         loop = self.loop
         assert loop is not None  # noqa: S101 - built by the tick
         self._pulsing_issue(loop.pulsing)
@@ -216,14 +229,22 @@ class ZephyrAutomaticCoordinator(DataUpdateCoordinator[AutomaticData]):
         return AutomaticData(enabled=True, state=state, decision=decision, pulsing=loop.pulsing)
 
     def _entity_temperatures(self) -> dict[str, TemperatureInput]:
-        """Read the Home Assistant entities the rules use (in the event loop): °C, or None when not a number."""
+        """Read the Home Assistant entities the rules use (in the event loop).
+
+        °C, or None when the state is not a number or was last reported more than ``ENTITY_STALE_AFTER`` ago
+        (the rule then counts the temperature as unreadable, and hands back after the lost-reading ticks).
+        """
         out: dict[str, TemperatureInput] = {}
         for key in self.settings.sensors:
             if not is_entity(key):
                 continue
             state = self.hass.states.get(key)
             value: float | None = None
-            if state is not None and state.state not in _NOT_READINGS:
+            if (
+                state is not None
+                and state.state not in _NOT_READINGS
+                and dt_util.utcnow() - state.last_reported <= ENTITY_STALE_AFTER
+            ):
                 with contextlib.suppress(ValueError):
                     value = float(state.state)
             out[key] = TemperatureInput(value=value)

@@ -20,7 +20,7 @@ from homeassistant.components.switch import SwitchEntity, SwitchEntityDescriptio
 from homeassistant.const import PERCENTAGE, REVOLUTIONS_PER_MINUTE, STATE_UNAVAILABLE, EntityCategory, UnitOfTemperature
 from homeassistant.exceptions import ServiceValidationError
 
-from .automatic import STATE_HOLDING, STATE_LOST, STATE_OFF, ZephyrAutomaticCoordinator
+from .automatic import STATE_ERROR, STATE_HOLDING, STATE_LOST, STATE_OFF, ZephyrAutomaticCoordinator
 from .const import DOMAIN
 from .coordinator import ZephyrConfigEntry
 from .entity import ZephyrDescribedEntity
@@ -29,7 +29,7 @@ from .ipmi.automatic import ActiveRule, AutomaticConfigError, Reason
 from .ipmi.automatic.curve import MAX_POINTS
 
 #: States of the *Automatic fan control* state sensor.
-STATE_OPTIONS = [STATE_OFF, STATE_HOLDING, STATE_LOST, *(reason.value for reason in Reason)]
+STATE_OPTIONS = [STATE_OFF, STATE_HOLDING, STATE_LOST, STATE_ERROR, *(reason.value for reason in Reason)]
 
 
 class ZephyrAutomaticEntity(ZephyrDescribedEntity[ZephyrAutomaticCoordinator]):
