@@ -190,11 +190,12 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
     async def _async_update_data(self) -> ControlData:
         """Read the fans back; hand back after an outage or repeated reverts, re-apply after one revert."""
         controller = self.controller
+        if controller is not None and self._hand_back_due is not None:
+            # Owed even when a refusal turned fan control off meanwhile: the BMC may still run Zephyr's duty.
+            await self.async_hand_back(self._hand_back_due)
         if controller is None or not self.fan_control:
             return ControlData(state=None, status=self.status)
         try:
-            if self._hand_back_due is not None:
-                await self.async_hand_back(self._hand_back_due)
             state = await self.hass.async_add_executor_job(controller.read_state)
         except IpmiError as err:
             self._bmc_down = self._bmc_down or isinstance(err, IpmiConnectionError)

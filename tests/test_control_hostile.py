@@ -1,0 +1,62 @@
+"""Hostile fan control paths through Home Assistant, against bmcsim over UDP on 127.0.0.1.
+
+Each test reproduces a way the fans could be left at Zephyr's duty with nothing supervising them.
+"""
+
+from __future__ import annotations
+
+import pytest
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockUser
+
+from custom_components.zephyr_ipmi.const import DOMAIN
+
+from .control_helpers import SimFactory, async_add, async_next_interval, entity_id, sets, start_sim, state
+
+pytestmark = [pytest.mark.peer, pytest.mark.usefixtures("socket_enabled", "pyghmi_io_thread")]
+
+
+@pytest.fixture
+def admin(hass_admin_user: MockUser) -> Context:
+    """A call made by a Home Assistant administrator."""
+    return Context(user_id=hass_admin_user.id)
+
+
+async def _set_duty(hass: HomeAssistant, entry: ConfigEntry, context: Context, percentage: int) -> None:
+    await hass.services.async_call(
+        "fan",
+        "set_percentage",
+        {"entity_id": entity_id(hass, entry, "fan", "fan_zone_cpu"), "percentage": percentage},
+        blocking=True,
+        context=context,
+    )
+
+
+async def test_hand_back_owed_when_a_refusal_turned_fan_control_off(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, admin: Context, issue_registry: ir.IssueRegistry
+) -> None:
+    """0xD4 at a zone duty turns fan control off; the hand-back the BMC refused then is still retried."""
+    sim = start_sim(bmc_sim_factory, "supermicro-x11")
+    entry = await async_add(hass, sim)
+    await _set_duty(hass, entry, admin, 25)
+    sim.control.set_completion_code(0x30, 0x70, 0xD4, data_prefix="6601", count=1)
+    # The hand-back after the refusal is refused too: at the write, right after it, and at the refresh.
+    sim.control.set_completion_code(0x30, 0x45, 0xC0, data_prefix="0102", count=3)
+
+    with pytest.raises(HomeAssistantError) as err:
+        await _set_duty(hass, entry, admin, 30)
+    assert err.value.translation_key == "fan_control_locked"
+    assert sim.control.state()["fans"]["mode_name"] == "full"
+    assert sim.control.state()["fans"]["manual"] == {"0": 25.0}
+    assert issue_registry.async_get_issue(DOMAIN, f"hand_back_failed_{entry.entry_id}") is not None
+
+    seq = sim.control.last_seq()
+    await async_next_interval(hass, sim)
+
+    assert sets(sim, seq) == ["45 01 02 -> 00"]
+    assert sim.control.state()["fans"]["mode_name"] == "optimal"
+    assert issue_registry.async_get_issue(DOMAIN, f"hand_back_failed_{entry.entry_id}") is None
+    assert state(hass, entry, "sensor", "fan_control").state == "firmware_refuses_raw_fan_commands"
