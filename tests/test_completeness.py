@@ -373,3 +373,22 @@ async def test_removing_entries_deletes_their_sdr_cache_and_the_last_one_the_key
         assert Fernet(key).decrypt(entry.data["username"]).decode() == USER
     finally:
         await _unload_all(hass)
+
+
+async def test_a_fan_control_read_cut_short_by_an_unload_ends_without_an_error_log(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Attack finding 7 for the fan control coordinator: its read-back under way when the entry unloads."""
+    sim = _sim(bmc_sim_factory, "supermicro-x11")
+    entry = await _add(hass, sim)
+    control = entry.runtime_data.control
+    sim.control.set_fault(latency_ms=150)
+    seq = sim.control.last_seq()
+    poll = hass.async_create_task(control.async_refresh())
+    assert await _until(lambda: bool(sim.control.request_log(since=seq, netfn=0x30)))  # the fan mode read is out
+    caplog.clear()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await poll
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and r.name != "asyncio"] == []

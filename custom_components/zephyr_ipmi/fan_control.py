@@ -198,6 +198,11 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
         try:
             state = await self.hass.async_add_executor_job(controller.read_state)
         except IpmiError as err:
+            if self.client.closed:
+                # The entry was unloaded (or Home Assistant stops) while the fans were read: nothing failed, and
+                # the coordinator ends a cancelled update without logging an error.
+                LOGGER.debug("The fan read-back of %s was cut short by the unload: %s", self.name, err)
+                raise asyncio.CancelledError from err
             self._bmc_down = self._bmc_down or isinstance(err, IpmiConnectionError)
             raise _as_ha_error(err) from err
         if self._bmc_down:
