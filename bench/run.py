@@ -368,6 +368,18 @@ def machine_info() -> dict[str, Any]:
 
 # -- main ---------------------------------------------------------------------------------------------------
 
+#: Hand-recorded sections of the report (begin and end markers) that a run keeps from the previous report.
+KEPT_SECTIONS = (("<!-- poll cost: begin -->", "<!-- poll cost: end -->"),)
+
+
+def keep_sections(previous: str, markdown: str) -> str:
+    """Return ``markdown`` with each ``KEPT_SECTIONS`` section of ``previous`` appended when it lacks it."""
+    for begin, end in KEPT_SECTIONS:
+        start, stop = previous.find(begin), previous.find(end)
+        if start >= 0 and stop > start and begin not in markdown:
+            markdown = markdown.rstrip("\n") + "\n\n" + previous[start : stop + len(end)] + "\n"
+    return markdown
+
 
 def log(message: str) -> None:
     """Progress on stderr."""
@@ -430,8 +442,10 @@ def main(argv: list[str] | None = None) -> int:
         # The automatic fan control loop's section is written by bench.control: keep it.
         from bench.control import control_section, splice_section  # noqa: PLC0415 - only when there is one
 
-        if (section := control_section(report_path.read_text(encoding="utf-8"))) is not None:
+        previous = report_path.read_text(encoding="utf-8")
+        if (section := control_section(previous)) is not None:
             markdown = splice_section(markdown, section)
+        markdown = keep_sections(previous, markdown)
     report_path.write_text(markdown, encoding="utf-8")
     print(report.render_summary(results))
     print(f"\nresults: {results_path}\nreport:  {report_path}")

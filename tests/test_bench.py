@@ -150,3 +150,12 @@ def test_targets_are_evaluated(results: dict[str, Any]) -> None:
     for target in targets.values():
         assert target["status"] in {"pass", "miss", "n/a"}
         assert target["measured"]
+
+
+def test_a_run_keeps_the_hand_recorded_poll_cost_section() -> None:
+    """The poll cost section (bench.load, bench.soak, bench.hotpath) survives a new report, once."""
+    previous = "# Old\n\nold numbers\n\n<!-- poll cost: begin -->\n## Poll cost\n\nkept\n<!-- poll cost: end -->\n"
+    kept = bench_run.keep_sections(previous, "# New\n\nnew numbers\n")
+    assert kept == "# New\n\nnew numbers\n\n<!-- poll cost: begin -->\n## Poll cost\n\nkept\n<!-- poll cost: end -->\n"
+    assert bench_run.keep_sections(previous, kept) == kept
+    assert bench_run.keep_sections("# Old\n", "# New\n") == "# New\n"
