@@ -5,6 +5,9 @@ Each test reproduces a way the fans could be left at Zephyr's duty with nothing 
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Context, HomeAssistant
@@ -13,6 +16,7 @@ from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockUser
 
 from custom_components.zephyr_ipmi.const import DOMAIN
+from custom_components.zephyr_ipmi.fan_control import store_key
 
 from .control_helpers import SimFactory, async_add, async_next_interval, entity_id, sets, start_sim, state
 
@@ -60,3 +64,32 @@ async def test_hand_back_owed_when_a_refusal_turned_fan_control_off(
     assert sim.control.state()["fans"]["mode_name"] == "optimal"
     assert issue_registry.async_get_issue(DOMAIN, f"hand_back_failed_{entry.entry_id}") is None
     assert state(hass, entry, "sensor", "fan_control").state == "firmware_refuses_raw_fan_commands"
+
+
+@pytest.mark.parametrize("remove", [False, True])
+async def test_write_queued_behind_the_unload_hand_back_is_refused(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, admin: Context, hass_storage: dict[str, Any], remove: bool
+) -> None:
+    """A zone duty asked while the unload (or removal) hands back must not take the fans over again."""
+    sim = start_sim(bmc_sim_factory, "supermicro-x11")
+    entry = await async_add(hass, sim)
+    await _set_duty(hass, entry, admin, 25)
+    sim.control.set_fault(latency_ms=300)  # a slow BMC: the hand-back takes a while
+    write_lock = entry.runtime_data.control.write_lock
+    closing = hass.async_create_task(
+        hass.config_entries.async_remove(entry.entry_id) if remove else hass.config_entries.async_unload(entry.entry_id)
+    )
+    while not write_lock.locked():
+        await asyncio.sleep(0.01)
+
+    with pytest.raises(HomeAssistantError) as err:
+        await _set_duty(hass, entry, admin, 20)
+    await closing
+    sim.control.clear_faults()
+
+    assert err.value.translation_key == "control_closing"
+    assert sim.control.state()["fans"]["mode_name"] == "optimal"
+    assert sim.control.state()["fans"]["manual"] == {}
+    # Nothing is left for a later start to hand back: a removed entry leaves no control state behind.
+    stored = hass_storage.get(store_key(entry.unique_id or ""))
+    assert stored is None if remove else stored["data"]["controller"]["holding"] is False

@@ -77,6 +77,8 @@ ISSUE_LOST: Final = "fan_control_lost"
 ISSUE_LOCKED: Final = "fan_control_locked"
 ISSUE_HAND_BACK: Final = "hand_back_failed"
 REDACTED: Final = "**REDACTED**"
+CLOSING_REASONS: Final = frozenset({"unload", "stop"})
+"""Hand-back reasons after which the coordinator sends no more writes: nothing would supervise them."""
 STORE_TIMEOUT: Final = 10.0
 """Longest a fan write waits for its holding state to be stored (s); the write goes on after it."""
 
@@ -149,6 +151,7 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
         self._bmc_down = False
         self._hand_back_due: str | None = None
         self._saved: dict[str, Any] = {}
+        self._closing = False
 
     # -- setup and supervision -------------------------------------------------------------------------------
 
@@ -305,6 +308,9 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
         if controller is None:
             raise IpmiWriteRefusedError("not_supported")
         async with self.write_lock:
+            if self._closing:
+                # Queued behind the unload's (or stop's) hand-back: it would take the fans over unsupervised.
+                raise IpmiWriteRefusedError("control_closing")
             try:
                 result = await self.hass.async_add_executor_job(job, controller)
             except IpmiWriteRefusedError:
@@ -347,8 +353,11 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
         """Give fan control back to the BMC (the mode found before Zephyr's first write).
 
         Returns True when a hand-back was sent, False when Zephyr held nothing or the BMC did not take it;
-        a failed hand-back is retried every control interval, with a repair issue until it succeeds.
+        a failed hand-back is retried every control interval, with a repair issue until it succeeds. After
+        the hand-back of an unload or a stop (``CLOSING_REASONS``), writes are refused ("control_closing").
         """
+        if reason in CLOSING_REASONS:
+            self._closing = True
         async with self.write_lock:
             return await self._async_hand_back_locked(reason, context)
 

@@ -42,7 +42,7 @@ VALIDATION_REFUSALS: Final = frozenset(
     }
 )
 #: Refusals caused by the BMC's state; each has its own translated message too.
-STATE_REFUSALS: Final = frozenset({"identity_unconfirmed", "fan_control_lost"} | KNOWN_REASONS)
+STATE_REFUSALS: Final = frozenset({"identity_unconfirmed", "fan_control_lost", "control_closing"} | KNOWN_REASONS)
 
 
 async def async_actor(hass: HomeAssistant, entry: ZephyrConfigEntry, context: Context | None) -> str:
