@@ -1,7 +1,8 @@
 """The example dashboard (docs/dashboard.yaml) names only entities the integration creates for the demo's server.
 
 The server is set up as ``scripts/develop`` sets it up: bmcsim's Supermicro X11 profile over UDP on 127.0.0.1,
-added through the config flow, so the entity ids are the ones a user of the demo sees.
+added through the config flow, so the entity ids are the ones a user of the demo sees. Automatic fan control is
+turned on (as the README's demo does) so that its target duty sensors have the numbers the duty graph draws.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import hass_frontend
 import pytest
 from homeassistant.config_entries import SOURCE_USER, ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME, STATE_UNAVAILABLE
@@ -46,6 +48,9 @@ BUILT_IN_CARDS = {
     "tile",
     "vertical-stack",
 }
+
+#: Tile card features the dashboard uses, by the entity domain each one controls.
+TILE_FEATURES = {"fan-speed": "fan", "select-options": "select", "toggle": "switch"}
 
 SimFactory = Callable[..., Simulator]
 
@@ -91,6 +96,17 @@ def _card_entities(card: dict[str, Any]) -> list[str]:
     return found
 
 
+def _frontend_elements(features: set[str]) -> set[str]:
+    """The ``features`` whose card feature element (``hui-<type>-card-feature``) the installed frontend defines."""
+    found: set[str] = set()
+    for path in (Path(hass_frontend.where()) / "frontend_latest").glob("*.js"):
+        code = path.read_text(errors="ignore")
+        found |= {feature for feature in features if f"hui-{feature}-card-feature" in code}
+        if found == features:
+            break
+    return found
+
+
 async def _add_demo_server(hass: HomeAssistant, sim: Simulator) -> ConfigEntry:
     """Add the simulated server through the config flow, as scripts/develop does."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
@@ -106,9 +122,20 @@ async def _add_demo_server(hass: HomeAssistant, sim: Simulator) -> ConfigEntry:
 
 
 async def test_dashboard_names_entities_of_the_demo_server(hass: HomeAssistant, bmc_sim_factory: SimFactory) -> None:
-    """Every entity id of the dashboard exists for the simulated X11, enabled, with a state its card can show."""
-    sim = bmc_sim_factory("supermicro-x11", users={USER: PASSWORD})
+    """Every entity id of the dashboard exists for the simulated X11, enabled, with a state its card can show.
+
+    The control tiles use card features of the installed frontend on entities of their domain, and the fan
+    duty graph draws what the BMC runs once automatic fan control holds the CPU zone quiet.
+    """
+    sim = bmc_sim_factory("supermicro-x11", users={USER: PASSWORD}, load=0)
+    sim.control.tick(120)  # a cool, idle server: the quiet rule applies
     entry = await _add_demo_server(hass, sim)
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": "switch.supermicro_sys_5019s_m_automatic_fan_control"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert round(sim.control.state()["fans"]["zone_duty"][0]) == 24
+    assert hass.states.get("sensor.supermicro_sys_5019s_m_cpu_zone_target_duty").state == "24"
     registry = er.async_get(hass)
     created = {entity.entity_id: entity for entity in er.async_entries_for_config_entry(registry, entry.entry_id)}
 
@@ -133,6 +160,17 @@ async def test_dashboard_names_entities_of_the_demo_server(hass: HomeAssistant, 
             if card["type"] == "statistics-graph":
                 # Long-term statistics exist only for entities with a state class.
                 assert state.attributes.get("state_class") is not None, entity_id
+
+    tiles = [card for card in cards if card["type"] == "tile"]
+    features = [(card["entity"], feature["type"]) for card in tiles for feature in card.get("features", [])]
+    assert {feature for _, feature in features} == set(TILE_FEATURES)
+    for entity_id, feature in features:
+        assert entity_id.split(".")[0] == TILE_FEATURES[feature], (entity_id, feature)
+    assert await hass.async_add_executor_job(_frontend_elements, set(TILE_FEATURES)) == set(TILE_FEATURES)
+    await entry.runtime_data.control.async_refresh()  # the fan read-back of the next control interval
+    await hass.async_block_till_done()
+    assert hass.states.get("fan.supermicro_sys_5019s_m_cpu_zone").attributes["percentage"] == 24
+    assert hass.states.get("select.supermicro_sys_5019s_m_fan_mode").state == "full"
 
 
 async def test_dashboard_lists_sensors_outside_their_range(hass: HomeAssistant, bmc_sim_factory: SimFactory) -> None:
