@@ -422,7 +422,9 @@ async def test_non_admin_refused(hass: HomeAssistant, bmc_sim_factory: SimFactor
     assert err.value.translation_key == "not_allowed"
     assert str(err.value).startswith("Only Home Assistant administrators may change this BMC's fans and power")
     assert sets(sim, seq) == []
-    assert list(control(entry).audit) == []
+    assert [(item["command"], item["result"], item["detail"]) for item in control(entry).audit] == [
+        ("set_duty", "refused", "not_allowed")
+    ]
 
 
 async def test_non_admin_allowed_by_option(

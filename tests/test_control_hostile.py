@@ -9,16 +9,26 @@ import asyncio
 from typing import Any
 
 import pytest
+from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
-from pytest_homeassistant_custom_component.common import MockUser
+from pytest_homeassistant_custom_component.common import MockUser, async_capture_events
 
 from custom_components.zephyr_ipmi.const import DOMAIN
 from custom_components.zephyr_ipmi.fan_control import store_key
 
-from .control_helpers import SimFactory, async_add, async_next_interval, entity_id, sets, start_sim, state
+from .control_helpers import (
+    SimFactory,
+    async_add,
+    async_next_interval,
+    control,
+    entity_id,
+    sets,
+    start_sim,
+    state,
+)
 
 pytestmark = [pytest.mark.peer, pytest.mark.usefixtures("socket_enabled", "pyghmi_io_thread")]
 
@@ -93,3 +103,36 @@ async def test_write_queued_behind_the_unload_hand_back_is_refused(
     # Nothing is left for a later start to hand back: a removed entry leaves no control state behind.
     stored = hass_storage.get(store_key(entry.unique_id or ""))
     assert stored is None if remove else stored["data"]["controller"]["holding"] is False
+
+
+async def test_non_admin_attempts_are_audited(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, hass_owner_user: MockUser
+) -> None:
+    """A fan write refused to a user without administrator rights is in the audit trail and the logbook."""
+    sim = start_sim(bmc_sim_factory, "supermicro-x11")
+    entry = await async_add(hass, sim)
+    user = await hass.auth.async_create_user("Operator", group_ids=[GROUP_ID_USER])
+    non_admin = Context(user_id=user.id)
+    events = async_capture_events(hass, "zephyr_ipmi_audit")
+    seq = sim.control.last_seq()
+
+    with pytest.raises(HomeAssistantError) as err:
+        await _set_duty(hass, entry, non_admin, 20)
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            DOMAIN,
+            "set_zone_duty",
+            {"config_entry_id": entry.entry_id, "zone": "cpu", "percentage": 20},
+            blocking=True,
+            context=non_admin,
+        )
+
+    assert err.value.translation_key == "not_allowed"
+    assert sets(sim, seq) == []
+    refused = [(item["actor"], item["command"], item["result"], item["detail"]) for item in control(entry).audit][-2:]
+    assert refused == [
+        (user.id, "set_duty", "refused", "not_allowed"),
+        (user.id, "set_zone_duty", "refused", "not_allowed"),
+    ]
+    assert [event.data["detail"] for event in events] == ["not_allowed", "not_allowed"]
+    assert [event.context.user_id for event in events] == [user.id, user.id]

@@ -155,5 +155,5 @@ class ZephyrClearEventLogButton(ZephyrControlEntity, ButtonEntity):
     async def async_press(self) -> None:
         """Clear the SEL through the write gate, audited (see ``HealthMonitor.async_clear_sel``)."""
         entry = self.coordinator.config_entry
-        actor = await async_actor(self.hass, entry, self._context)
+        actor = await async_actor(self.hass, entry, self._context, command="clear_sel")
         await async_clear_event_log(entry, actor, self._context)

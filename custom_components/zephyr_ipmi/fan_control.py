@@ -421,6 +421,12 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
             self._add_audit(audit_entry(record), context)
         await self._async_save()
 
+    async def async_audit_refusal(self, command: str, actor: str, reason: str, context: Context | None) -> None:
+        """Audit (and store) a write Home Assistant refused before it reached the core, e.g. "not_allowed"."""
+        entry = {"time": time.time(), "actor": actor, "command": command, "netfn": 0, "cmd": 0, "data": ""}
+        self._add_audit({**entry, "completion_code": None, "result": "refused", "detail": reason}, context)
+        await self._async_save()
+
     def _add_audit(self, entry: dict[str, Any], context: Context | None) -> None:
         """Append one audit entry and fire it as a logbook event (shown on the BMC's device page too)."""
         self.audit.append(entry)

@@ -45,12 +45,14 @@ VALIDATION_REFUSALS: Final = frozenset(
 STATE_REFUSALS: Final = frozenset({"identity_unconfirmed", "fan_control_lost", "control_closing"} | KNOWN_REASONS)
 
 
-async def async_actor(hass: HomeAssistant, entry: ZephyrConfigEntry, context: Context | None) -> str:
+async def async_actor(
+    hass: HomeAssistant, entry: ZephyrConfigEntry, context: Context | None, *, command: str = "write"
+) -> str:
     """Return who writes, for the audit trail; refuse a non-admin user unless the options allow them.
 
     Returns the Home Assistant user id, ``automation:<id>`` / ``script:<id>`` inside an automation or
     script without a user, or ``system``. Raises a translated ``HomeAssistantError`` for a non-admin
-    user unless the entry's options allow them.
+    user unless the entry's options allow them; the refusal is audited under ``command``.
     """
     user_id = context.user_id if context is not None else None
     if user_id is None:
@@ -58,6 +60,7 @@ async def async_actor(hass: HomeAssistant, entry: ZephyrConfigEntry, context: Co
         return trace[0].replace(".", ":", 1) if trace else "system"
     user = await hass.auth.async_get_user(user_id)
     if user is None or (not user.is_admin and not entry.options.get(CONF_ALLOW_NON_ADMIN, False)):
+        await entry.runtime_data.control.async_audit_refusal(command, user_id, "not_allowed", context)
         raise HomeAssistantError(translation_domain=DOMAIN, translation_key="not_allowed")
     return user.id
 
@@ -153,7 +156,8 @@ def zephyr_action[EntityT: ZephyrControlEntity, **P](
     async def handler(self: EntityT, /, *args: P.args, **kwargs: P.kwargs) -> None:
         coordinator = self.coordinator
         context = self._context
-        actor = await async_actor(self.hass, coordinator.config_entry, context)
+        command = func.__name__.removeprefix("_").removeprefix("async_")
+        actor = await async_actor(self.hass, coordinator.config_entry, context, command=command)
         await async_call_bmc(
             coordinator, lambda controller: func(self, controller, actor, *args, **kwargs), context=context
         )

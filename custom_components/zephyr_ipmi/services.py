@@ -145,7 +145,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
     async def _set_fan_mode(call: ServiceCall) -> None:
         entry, control = _fan_control(hass, call.data[ATTR_CONFIG_ENTRY_ID])
         mode = FanMode(call.data[ATTR_MODE])
-        actor = await async_actor(hass, entry, call.context)
+        actor = await async_actor(hass, entry, call.context, command=call.service)
         await async_call_bmc(
             control, lambda controller: control.set_fan_mode(controller, mode, actor), context=call.context
         )
@@ -161,7 +161,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
                 translation_key="unknown_zone",
                 translation_placeholders={"zone": zone},
             )
-        actor = await async_actor(hass, entry, call.context)
+        actor = await async_actor(hass, entry, call.context, command=call.service)
         await async_call_bmc(
             control,
             lambda controller: control.set_zone_duty(controller, zone, percent, actor),
@@ -170,7 +170,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
     async def _restore(call: ServiceCall) -> None:
         entry, control = _fan_control(hass, call.data[ATTR_CONFIG_ENTRY_ID])
-        actor = await async_actor(hass, entry, call.context)
+        actor = await async_actor(hass, entry, call.context, command=call.service)
         await async_call_bmc(
             control, lambda controller: control.hand_back(controller, "restored", actor), context=call.context
         )
@@ -178,7 +178,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
     async def _set_fan_thresholds(call: ServiceCall) -> ServiceResponse:
         entry, sensor = _fan_sensor(hass, call.data[ATTR_ENTITY_ID])
         values = {name: call.data[field] for field, name in THRESHOLD_FIELDS.items() if field in call.data}
-        actor = await async_actor(hass, entry, call.context)
+        actor = await async_actor(hass, entry, call.context, command=call.service)
         control = entry.runtime_data.control
         written = await async_call_bmc(
             control,
@@ -197,7 +197,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
                 translation_key="fan_control_unavailable",
                 translation_placeholders={"name": entry.title},
             )
-        actor = await async_actor(hass, entry, call.context)
+        actor = await async_actor(hass, entry, call.context, command=call.service)
         try:
             async with bmc_errors(entry.runtime_data.control):
                 result = await automatic.async_tune(sensor.key, actor)
@@ -214,7 +214,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         entry = _bmc_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
         netfn, command = call.data[ATTR_NETFN], call.data[ATTR_COMMAND]
         data = parse_data(call.data[ATTR_DATA])
-        actor = await async_actor(hass, entry, call.context)
+        actor = await async_actor(hass, entry, call.context, command=call.service)
         answer = await async_call_bmc(
             entry.runtime_data.control,
             lambda controller: controller.raw_command(netfn, command, data, actor=actor),
@@ -224,7 +224,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
     async def _clear_event_log(call: ServiceCall) -> None:
         entry = _bmc_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
-        actor = await async_actor(hass, entry, call.context)
+        actor = await async_actor(hass, entry, call.context, command=call.service)
         await async_clear_event_log(entry, actor, call.context)
 
     handlers: dict[str, tuple[Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]], Any, SupportsResponse]]
