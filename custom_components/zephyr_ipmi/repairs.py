@@ -13,9 +13,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
 from .automatic import ISSUE_PULSING
+from .const import DOMAIN
 from .coordinator import ZephyrConfigEntry
-from .helpers import async_clear_event_log
-from .ipmi import IpmiError
+from .helpers import async_clear_event_log, bmc_errors
 from .ipmi.automatic import AutomaticConfigError
 
 ACTION_CLEAR_EVENT_LOG: Final = "clear_event_log"
@@ -82,7 +82,7 @@ class TuneFanThresholdsFlow(ConfirmRepairFlow):
 
     @override
     async def async_step_confirm(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
-        """Ask for confirmation, then tune; a failure aborts with its translated reason (the issue stays)."""
+        """Ask for confirmation, then tune; a failure aborts with its reason in words (the issue stays)."""
         if user_input is None:
             return await super().async_step_confirm(user_input)
         entry: ZephyrConfigEntry | None = self.hass.config_entries.async_get_entry(self._entry_id)
@@ -92,11 +92,16 @@ class TuneFanThresholdsFlow(ConfirmRepairFlow):
         if automatic is None:
             return self.async_abort(reason="not_loaded")
         try:
-            for fan in self._fans:
-                await automatic.async_tune(fan, "repair:fan_pulsing")
-        except (AutomaticConfigError, IpmiError) as err:
-            error = err.key if isinstance(err, AutomaticConfigError) else type(err).__name__
-            return self.async_abort(reason="not_tuned", description_placeholders={"error": error})
+            async with bmc_errors(automatic.control):
+                for fan in self._fans:
+                    await automatic.async_tune(fan, "repair:fan_pulsing")
+        except AutomaticConfigError as err:
+            refused = HomeAssistantError(
+                translation_domain=DOMAIN, translation_key=err.key, translation_placeholders=err.placeholders
+            )
+            return self.async_abort(reason="not_tuned", description_placeholders={"error": str(refused)})
+        except HomeAssistantError as err:
+            return self.async_abort(reason="not_tuned", description_placeholders={"error": str(err)})
         return self.async_create_entry(data={})
 
 
