@@ -507,6 +507,16 @@ class HomeAssistant:
             ),
             "start the options flow",
         )
+        if flow.get("type") == "menu":  # the options open on a menu: polling, alerts, ...
+            flow = expect(
+                http(
+                    "POST",
+                    f"{self.base}/api/config/config_entries/options/flow/{flow['flow_id']}",
+                    body={"next_step_id": "polling"},
+                    token=self.token,
+                ),
+                "open the polling options",
+            )
         expect(
             http(
                 "POST",
