@@ -20,7 +20,7 @@ default guards (every BMC temperature with an upper threshold).
   the tick's own time; the tick's share is reported apart.
 
 Writes ``bench/control_results.json`` and the *Automatic fan control loop* section of ``docs/benchmarks.md``
-(between ``CONTROL_BEGIN`` and ``CONTROL_END``; ``bench.run`` keeps it when it rewrites the rest), or the
+(between ``CONTROL_BEGIN`` and ``CONTROL_END``; ``bench.run`` keeps it, see its ``KEPT_SECTIONS``), or the
 files ``--results``/``--report`` name.
 """
 
@@ -51,7 +51,7 @@ from custom_components.zephyr_ipmi.ipmi.automatic.reader import BmcReader
 from custom_components.zephyr_ipmi.ipmi.control import FanController
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Markers of the control loop section in ``docs/benchmarks.md`` (``bench.run`` keeps what is between them).
+#: Markers of the control loop section in ``docs/benchmarks.md`` (``bench.run.KEPT_SECTIONS`` keeps it).
 CONTROL_BEGIN = "<!-- bench.control: begin -->"
 CONTROL_END = "<!-- bench.control: end -->"
 USER, PASSWORD = "bench", "Bench-Pass-42"  # a simulator credential, not a secret
@@ -313,12 +313,6 @@ def report(results: dict[str, Any]) -> str:
         CONTROL_END,
     ]
     return "\n".join(lines) + "\n"
-
-
-def control_section(document: str) -> str | None:
-    """Return the marked control loop section of ``document`` (markers included), or None."""
-    begin, end = document.find(CONTROL_BEGIN), document.find(CONTROL_END)
-    return document[begin : end + len(CONTROL_END)] + "\n" if begin >= 0 and end > begin else None
 
 
 def splice_section(document: str, section: str) -> str:

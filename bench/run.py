@@ -369,7 +369,11 @@ def machine_info() -> dict[str, Any]:
 # -- main ---------------------------------------------------------------------------------------------------
 
 #: Hand-recorded sections of the report (begin and end markers) that a run keeps from the previous report.
-KEPT_SECTIONS = (("<!-- poll cost: begin -->", "<!-- poll cost: end -->"),)
+KEPT_SECTIONS = (
+    ("<!-- poll cost: begin -->", "<!-- poll cost: end -->"),
+    # written by bench.control (its CONTROL_BEGIN and CONTROL_END)
+    ("<!-- bench.control: begin -->", "<!-- bench.control: end -->"),
+)
 
 
 def keep_sections(previous: str, markdown: str) -> str:
@@ -439,13 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     report_path.parent.mkdir(parents=True, exist_ok=True)
     markdown = report.render_markdown(results)
     if report_path.exists():
-        # The automatic fan control loop's section is written by bench.control: keep it.
-        from bench.control import control_section, splice_section  # noqa: PLC0415 - only when there is one
-
-        previous = report_path.read_text(encoding="utf-8")
-        if (section := control_section(previous)) is not None:
-            markdown = splice_section(markdown, section)
-        markdown = keep_sections(previous, markdown)
+        markdown = keep_sections(report_path.read_text(encoding="utf-8"), markdown)
     report_path.write_text(markdown, encoding="utf-8")
     print(report.render_summary(results))
     print(f"\nresults: {results_path}\nreport:  {report_path}")

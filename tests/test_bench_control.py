@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench import control as bench_control
+from bench import run as bench_run
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -40,5 +41,7 @@ def test_section_replaced_in_place_and_kept() -> None:
     assert bench_control.splice_section(old, new) == old.replace("old", "new")
     assert bench_control.splice_section("# Benchmarks\n", new) == "# Benchmarks\n\n" + new
     # bench.run rewrites the document and puts the section it found back
-    assert bench_control.control_section(old) == "<!-- bench.control: begin -->\nold\n<!-- bench.control: end -->\n"
-    assert bench_control.control_section("# Benchmarks\n") is None
+    assert (bench_control.CONTROL_BEGIN, bench_control.CONTROL_END) in bench_run.KEPT_SECTIONS
+    assert bench_run.keep_sections(old, "# Benchmarks\n\nnew poll numbers\n") == (
+        "# Benchmarks\n\nnew poll numbers\n\n<!-- bench.control: begin -->\nold\n<!-- bench.control: end -->\n"
+    )
