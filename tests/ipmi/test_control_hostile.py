@@ -37,6 +37,7 @@ _BRIDGED_SET_PASSWORD = bytes([0x40, 0x20, 0x18, 0xC8, 0x81, 0x04, 0x47, 0x02, 0
         (0x30, 0x70, b"\x0c\x01\x01\x00"),  # Supermicro older form of the same
         (0x30, 0x24, b"\x02"),  # Dell 11G: iDRAC NIC selection
         (0x30, 0x28, b"\x02\x00"),  # Dell 12G and later: iDRAC NIC selection
+        (0x30, 0x48, b"\x01"),  # Supermicro: BMC factory defaults, users and passwords included
     ],
 )
 def test_raw_commands_that_change_users_or_the_bmc_network_are_refused(

@@ -3,7 +3,8 @@
 A raw command passes the write gate like any write. Refused outright (IPMI 2.0 Appendix G command
 numbers): user, password, channel and session settings; LAN, serial and SOL configuration; FRU and SDR
 repository writes; firmware transfer and update (netfn 0x08/0x09, PICMG HPM.1 upgrade commands, AMI's OEM
-netfn 0x32 whose YAFU flash commands live there, Supermicro's factory-default reset); Send Message (§22.7),
+netfn 0x32 whose YAFU flash commands live there, Supermicro's factory-default resets ``0x30 0x40``,
+``0x30 0x48`` and ``0x3C 0x40``, which also reset users and passwords); Send Message (§22.7),
 which bridges any request (e.g. Set User Password) to another channel; the vendors' BMC network port
 selection (Supermicro ``0x30 0x70 0x0C 0x01 <mode>``, Dell ``0x30 0x24`` 11G and ``0x30 0x28`` 12G+ NIC
 selection, ipmitool delloem). Set Sensor
@@ -50,6 +51,7 @@ DENIED: frozenset[tuple[int, int]] = frozenset(
         (0x30, 0x24),  # Dell 11G: set iDRAC NIC selection (dedicated/shared)
         (0x30, 0x28),  # Dell 12G and later: set iDRAC NIC selection
         (0x30, 0x40),  # Supermicro X9: restore BMC factory defaults
+        (0x30, 0x48),  # Supermicro: restore BMC factory defaults (0x01: ADMIN gets the board's unique password)
         (0x3C, 0x40),  # Supermicro X10+: restore BMC factory defaults
     }
 )
