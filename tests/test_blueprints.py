@@ -3,7 +3,9 @@
 Every file in blueprints/automation/zephyr_ipmi/ is read as Home Assistant reads an imported blueprint, its
 inputs are checked against their selectors, and an automation made from it with typical inputs passes the
 automation integration's own validation. The alert blueprint then runs against a server set up over UDP on
-127.0.0.1 (bmcsim): its chassis is opened, and the notification reaches a Slack stand-in.
+127.0.0.1 (bmcsim): its chassis is opened, and the notification reaches a Slack stand-in. The quiet hours
+blueprint turns a simulated Supermicro's automatic fan control on and off at its times and at a start of Home
+Assistant, and the simulated BMC's fan mode and zone duty show it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +21,16 @@ import pytest
 from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHEMA, async_validate_config_item
 from homeassistant.components.blueprint import Blueprint
 from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME, EVENT_HOMEASSISTANT_STARTED
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import selector
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 from homeassistant.util.yaml import load_yaml_dict
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from bmcsim import Simulator
 from custom_components.zephyr_ipmi.alerts import AlertKind
@@ -43,6 +49,11 @@ EXAMPLE_INPUTS: dict[str, dict[str, Any]] = {
         "min_severity": "critical",
         "recoveries": False,
         "targets": ["notify.ops"],
+    },
+    "quiet_hours.yaml": {
+        "switches": ["switch.supermicro_sys_5019s_m_automatic_fan_control"],
+        "start": "23:30:00",
+        "end": "06:45:00",
     },
 }
 
@@ -191,4 +202,99 @@ async def test_alert_blueprint_notifies_on_a_real_alert(
         for entry in hass.config_entries.async_entries(DOMAIN):
             if entry.state is ConfigEntryState.LOADED:
                 assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+@pytest.mark.peer
+@pytest.mark.usefixtures("socket_enabled", "pyghmi_io_thread")
+async def test_quiet_hours_blueprint_drives_the_fans(
+    hass: HomeAssistant, bmc_sim_factory: Callable[..., Simulator]
+) -> None:
+    """Quiet hours around now: a start of Home Assistant within them turns automatic fan control on (zone 0 of
+    the idle simulated X11 at 24 % in Full mode), their end hands the fans back to the BMC's Optimal mode, and
+    their next start takes them again. A start of Home Assistant outside them hands back.
+    """
+    sim = bmc_sim_factory("supermicro-x11", users={USER: PASSWORD}, load=0)
+    sim.control.tick(120)  # a cool, idle server: the quiet rule applies
+    entry = await _flow(
+        hass, "bmc", {CONF_HOST: "127.0.0.1", CONF_PORT: sim.port, CONF_USERNAME: USER, CONF_PASSWORD: PASSWORD}
+    )
+    switch = er.async_get(hass).async_get_entity_id("switch", DOMAIN, f"{entry.unique_id}_automatic_fan_control")
+    assert switch is not None
+    assert hass.states.get(switch).state == "off"
+    automatic = entry.runtime_data.automatic
+    automatic.clock = lambda: float(sim.control.state()["sim_time"])
+    automatic.sleep = sim.control.tick
+    assert sim.control.state()["fans"]["mode_name"] == "optimal"
+
+    now = dt_util.now().replace(microsecond=0)
+    start, end = now - timedelta(hours=1), now + timedelta(hours=1)
+    await _install(hass)
+    inputs = {"switches": [switch], "start": start.strftime("%H:%M:%S"), "end": end.strftime("%H:%M:%S")}
+    automation = {"alias": "Quiet nights", "use_blueprint": {"path": "zephyr_ipmi/quiet_hours.yaml", "input": inputs}}
+    try:
+        assert await async_setup_component(hass, "automation", {"automation": [automation]})
+        await hass.async_block_till_done()
+        assert hass.states.get("automation.quiet_nights").state == "on"
+
+        hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)  # Home Assistant starts within the quiet hours
+        await hass.async_block_till_done()
+        assert hass.states.get(switch).state == "on"
+        fans = sim.control.state()["fans"]
+        assert (fans["mode_name"], round(fans["zone_duty"][0])) == ("full", 24)
+
+        async_fire_time_changed(hass, end)
+        await hass.async_block_till_done()
+        assert hass.states.get(switch).state == "off"
+        assert sim.control.state()["fans"]["mode_name"] == "optimal"
+
+        # The day passes on the simulated BMC too (the control loop's clock), so the loop may take the fans again.
+        sim.control.tick(3600)
+        async_fire_time_changed(hass, start + timedelta(days=1))
+        await hass.async_block_till_done()
+        assert hass.states.get(switch).state == "on"
+        fans = sim.control.state()["fans"]
+        assert (fans["mode_name"], round(fans["zone_duty"][0])) == ("full", 24)
+        assert hass.states.get("automation.quiet_nights").attributes["last_triggered"] is not None
+    finally:
+        await hass.services.async_call("automation", "turn_off", {"entity_id": "all"}, blocking=True)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+    assert sim.control.state()["fans"]["mode_name"] == "optimal"  # unloading hands back too
+
+
+@pytest.mark.peer
+@pytest.mark.usefixtures("socket_enabled", "pyghmi_io_thread")
+async def test_quiet_hours_blueprint_hands_back_after_a_start_outside_them(
+    hass: HomeAssistant, bmc_sim_factory: Callable[..., Simulator]
+) -> None:
+    """Automatic fan control left on (the end of the quiet hours passed while Home Assistant was down): a start
+    of Home Assistant outside the quiet hours turns it off and the BMC has its own mode back."""
+    sim = bmc_sim_factory("supermicro-x11", users={USER: PASSWORD}, load=0)
+    sim.control.tick(120)
+    entry = await _flow(
+        hass, "bmc", {CONF_HOST: "127.0.0.1", CONF_PORT: sim.port, CONF_USERNAME: USER, CONF_PASSWORD: PASSWORD}
+    )
+    switch = er.async_get(hass).async_get_entity_id("switch", DOMAIN, f"{entry.unique_id}_automatic_fan_control")
+    assert switch is not None
+    await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    assert sim.control.state()["fans"]["mode_name"] == "full"
+
+    now = dt_util.now().replace(microsecond=0)
+    inputs = {
+        "switches": [switch],
+        "start": (now + timedelta(hours=1)).strftime("%H:%M:%S"),
+        "end": (now + timedelta(hours=2)).strftime("%H:%M:%S"),
+    }
+    await _install(hass)
+    automation = {"alias": "Quiet nights", "use_blueprint": {"path": "zephyr_ipmi/quiet_hours.yaml", "input": inputs}}
+    try:
+        assert await async_setup_component(hass, "automation", {"automation": [automation]})
+        hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
+        await hass.async_block_till_done()
+        assert hass.states.get(switch).state == "off"
+        assert sim.control.state()["fans"]["mode_name"] == "optimal"
+    finally:
+        await hass.services.async_call("automation", "turn_off", {"entity_id": "all"}, blocking=True)
+        assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
