@@ -194,6 +194,12 @@ class Page:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.driver.save_screenshot(str(path))
 
+    def element_screenshot(self, element: WebElement, path: Path) -> None:
+        """Save what one element shows (scrolled into view) as a PNG."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        element.screenshot(str(path))
+
     def show_more_info(self, entity_id: str) -> None:
         """Open an entity's more-info dialog, as a click on the entity does (the frontend's own event)."""
         self.driver.execute_script(

@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webelement import WebElement
 
 from tests.browser.page import CHROMEDRIVER, CHROMIUM, Page
 
@@ -124,13 +125,25 @@ def page(demo: Demo, tmp_path: Path) -> Iterator[Page]:
 
 
 #: The screenshots the README shows.
-README_SCREENSHOTS = {"add-integration.png", "config-flow-error.png", "device.png", "options.png"}
+README_SCREENSHOTS = {
+    "add-integration.png",
+    "config-flow-error.png",
+    "device.png",
+    "device-controls.png",
+    "options.png",
+}
 
 
-def _shot(page: Page, tmp_path: Path, name: str) -> None:
-    page.screenshot(tmp_path / "screenshots" / name)
+def _shot(page: Page, tmp_path: Path, name: str, element: WebElement | None = None) -> None:
+    """Save the window (or only ``element``) in the test's folder, and for the README when asked to."""
+    paths = [tmp_path / "screenshots" / name]
     if name in README_SCREENSHOTS and os.environ.get("ZEPHYR_UPDATE_SCREENSHOTS") == "1":
-        page.screenshot(SCREENSHOTS / name)
+        paths.append(SCREENSHOTS / name)
+    for path in paths:
+        if element is None:
+            page.screenshot(path)
+        else:
+            page.element_screenshot(element, path)
 
 
 def test_new_user_walkthrough(demo: Demo, page: Page, tmp_path: Path) -> None:
@@ -199,6 +212,21 @@ def test_new_user_walkthrough(demo: Demo, page: Page, tmp_path: Path) -> None:
     page.driver.set_window_size(1280, 1400)  # every sensor in one picture
     _shot(page, tmp_path, "device.png")
     page.driver.set_window_size(1280, 800)
+
+    # Its controls (the simulated X11 has fan control): the fan mode, the zone fans, automatic fan control.
+    names = STRINGS["entity"]
+    shown = page.wait_for_text(names["select"]["fan_mode"]["name"])
+    for name in (
+        names["select"]["fan_mode"]["name"],
+        names["fan"]["zone_cpu"]["name"],
+        names["fan"]["zone_peripheral"]["name"],
+        names["switch"]["automatic_fan_control"]["name"],
+        names["button"]["power_on"]["name"],
+    ):
+        assert name in shown, (name, shown)
+    cards = page.find("ha-device-entities-card")
+    (controls,) = [card for card in cards if page.script("return arguments[0].header", card) == "Controls"]
+    _shot(page, tmp_path, "device-controls.png", controls)
 
     # A sensor's more-info dialog: its value in °C.
     (cpu,) = [entity_id for entity_id in entity_ids if entity_id.endswith("_cpu_temp")]
