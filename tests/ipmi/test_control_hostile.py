@@ -104,3 +104,19 @@ def test_refused_raw_command_bytes_stay_out_of_the_log(rig: RigFactory, caplog: 
     assert "raw" in caplog.text  # the refusal is logged...
     assert password.hex(" ") not in caplog.text  # ...without the password it carried
     assert password.hex() not in caplog.text
+
+
+def test_x14_selecting_a_bmc_mode_turns_the_bypass_off(rig: RigFactory) -> None:
+    r = rig("supermicro-x14")
+    r.controller.set_zone_duty("cpu", 30)
+    assert r.sim.control.state()["fans"]["bypass"] is True
+    since = r.seq()
+    state = r.controller.set_fan_mode(FanMode.STANDARD)
+    # Like a hand-back: the BMC drives the fans again only with the bypass off.
+    assert r.fan_writes(since) == [(0x70, b"\x66\x02\x00", 0), (0x45, b"\x01\x00", 0)]
+    assert r.sim.control.state()["fans"]["bypass"] is False
+    assert (state.mode, r.controller.holding) == (FanMode.STANDARD, False)
+    # Without a hold of Zephyr's (no bypass of its own on), a mode is only the mode write.
+    since = r.seq()
+    r.controller.set_fan_mode(FanMode.OPTIMAL)
+    assert r.fan_writes(since) == [(0x45, b"\x01\x02", 0)]

@@ -296,7 +296,8 @@ class FanController:
     def set_fan_mode(self, mode: FanMode, *, actor: str | None = None) -> FanState:
         """Put the BMC in fan ``mode`` (one of ``capabilities.modes``) and return the state read back.
 
-        A mode in which the BMC drives the fans itself ends Zephyr's hold; Full (Supermicro) or Manual (Dell)
+        A mode in which the BMC drives the fans itself ends Zephyr's hold (with the writes of a hand-back to
+        that mode: X14 turns its bypass off first); Full (Supermicro) or Manual (Dell)
         starts one (the current mode is remembered as the baseline first). Raises ``IpmiWriteRefusedError``
         (unsupported, locked, lost, unknown mode), ``IpmiFanControlLockedError`` (the firmware refused: the
         fans were handed back), ``IpmiCompletionCodeError``, ``IpmiConnectionError``.
@@ -309,7 +310,8 @@ class FanController:
             supervised = mode not in BMC_DRIVEN_MODES
             if supervised and self.lost:
                 self._refuse(gate, "set_fan_mode", actor, "fan_control_lost")
-            writes = commands.set_fan_mode(mode)
+            # Leaving Zephyr's hold for a mode the BMC drives is a hand-back to that mode (X14: bypass off first).
+            writes = commands.hand_back(mode) if self.holding and not supervised else commands.set_fan_mode(mode)
             # With zone duties of Zephyr's in place, the mode write also clears them: send it even when
             # the BMC already reports that mode.
             force = bool(self._expected_duty)
