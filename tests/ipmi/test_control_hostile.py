@@ -120,3 +120,14 @@ def test_x14_selecting_a_bmc_mode_turns_the_bypass_off(rig: RigFactory) -> None:
     since = r.seq()
     r.controller.set_fan_mode(FanMode.OPTIMAL)
     assert r.fan_writes(since) == [(0x45, b"\x01\x02", 0)]
+
+
+def test_x9_raw_duty_byte_just_under_the_floor_is_refused(rig: RigFactory) -> None:
+    r = rig("supermicro-x9")
+    since = r.seq()
+    with pytest.raises(IpmiWriteRefusedError) as err:  # 0x3F = 63/255 = 24.7 %, under X9's 25 % floor
+        r.controller.raw_command(0x30, 0x91, b"\x5a\x03\x10\x3f")
+    assert err.value.reason == "duty_below_floor"
+    assert r.fan_writes(since) == []
+    r.controller.raw_command(0x30, 0x91, b"\x5a\x03\x10\x40")  # 64/255 = 25.1 %
+    assert r.fan_writes(since) == [(0x91, b"\x5a\x03\x10\x40", 0)]

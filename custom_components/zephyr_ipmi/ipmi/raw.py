@@ -99,7 +99,7 @@ def check(netfn: int, command: int, data: bytes) -> RawFanEffect | None:
     if command == 0x91 and data[:2] == b"\x5a\x03":  # Supermicro X9 zone duty, 0-255
         if len(data) != 4:
             raise IpmiWriteRefusedError("raw_command_invalid")
-        return RawFanEffect(duty=round(data[3] * 100 / 255))
+        return RawFanEffect(duty=data[3] * 100 // 255)  # rounded down: never above the duty sent
     if command == 0x30 and data[:1] == b"\x02":  # Dell duty: 02 <fan|FF> <percent>
         if len(data) != 3:
             raise IpmiWriteRefusedError("raw_command_invalid")
