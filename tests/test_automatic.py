@@ -690,3 +690,25 @@ async def test_diagnostics_while_holding(hass: HomeAssistant, bmc_sim_factory: S
     assert diagnostics["decision"]["writes"][0] == ["cpu", 24]
     assert diagnostics["decision"]["zones"]["cpu"]["rule"] == "quiet"
     assert diagnostics["pulsing"] == []
+
+
+async def test_switch_off_while_the_bmc_is_silent_hands_back_when_it_answers(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, admin: Context
+) -> None:
+    """Off while the BMC does not answer: the switch turns off, and the fans go back as soon as the BMC answers."""
+    sim = start_sim(bmc_sim_factory, "supermicro-x11", load=0)
+    sim.control.tick(120)
+    entry = await async_add(hass, sim)
+    on_sim_clock(automatic(entry), sim)
+    await switch(hass, entry, "turn_on", admin)
+    assert zone_duty(sim, 0) == 24
+    sim.control.set_fault(silent=True)
+    await tick(hass, sim)  # the control layer's read-back finds the BMC silent too
+    await switch(hass, entry, "turn_off", admin)
+    assert state(hass, entry, "switch", "automatic_fan_control").state == STATE_OFF
+    assert zone_duty(sim, 0) == 24  # nothing reached the BMC
+    sim.control.set_fault(silent=False)
+    seq = sim.control.last_seq()
+    await tick(hass, sim)
+    assert "45 01 02 -> 00" in sets(sim, seq)
+    assert sim.control.state()["fans"]["mode_name"] == "optimal"
