@@ -39,7 +39,6 @@ from .ipmi.automatic import (
     tune_fan_thresholds,
 )
 from .ipmi.automatic.bmc import bmc_facts, with_defaults
-from .ipmi.automatic.pulsing import LCR_ONLY_GENERATIONS
 from .ipmi.automatic.reader import BmcReader
 from .ipmi.control import FanController
 
@@ -329,7 +328,7 @@ class ZephyrAutomaticCoordinator(DataUpdateCoordinator[AutomaticData]):
                 zone=self.facts.fan_zone[fan],
                 thresholds=thresholds,
                 floor=self.capabilities.duty_floor,
-                lcr_only=(self.capabilities.generation or "") in LCR_ONLY_GENERATIONS,
+                lcr_only=controller.settable_thresholds("fan") == frozenset({"lcr"}),
                 read_rpm=read_rpm,
                 sleep=self.sleep,
                 actor=actor,

@@ -225,6 +225,15 @@ class FanController:
         assert self._gate is not None  # noqa: S101 - set by probe
         return caps, self._commands, self._gate
 
+    def settable_thresholds(self, sensor_kind: str) -> frozenset[str] | None:
+        """Thresholds the vendor lets a ``sensor_kind`` ("fan", ...) sensor set ("lcr", ...), None for no rule.
+
+        The same rule ``set_sensor_thresholds`` enforces (e.g. AST2600 Supermicro boards: fans lower-critical only).
+        """
+        with self._lock:
+            _caps, commands, _gate = self._parts()
+            return commands.settable_thresholds(sensor_kind)
+
     # -- reading -------------------------------------------------------------------------------------
 
     def read_state(self) -> FanState:

@@ -3,8 +3,8 @@
 A fan whose speed at a low duty falls to its lower-critical threshold makes the BMC run every fan at
 100 %; the fans recover, the duty returns, and the cycle repeats ("pulsing"). The cure owners use is to
 lower the fan's lower thresholds (Set Sensor Thresholds, netfn 04h cmd 26h, IPMI 2.0 §35.8) below the
-speed the fan really turns at the vendor's floor duty. AST2600 boards (Supermicro X12 and later) accept
-only the lower-critical threshold.
+speed the fan really turns at the vendor's floor duty. Where the vendor allows only the lower-critical
+threshold (AST2600 Supermicro boards: ``vendors.supermicro.LCR_ONLY_FAN_GENERATIONS``), only it is proposed.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from .errors import AutomaticConfigError
 
 #: Fractions of the fan's speed at the floor duty for the proposed lower thresholds.
 LNC_SHARE, LCR_SHARE, LNR_SHARE = 0.75, 0.6, 0.45
-#: Supermicro generations whose BMC (ASPEED AST2600) accepts only the lower-critical fan threshold.
-LCR_ONLY_GENERATIONS = frozenset({"x12", "x13", "x14", "h12", "h13", "h14"})
 #: Duty (%) a fan is measured at before tuning, and the time (s) it is given to settle there.
 MEASURE_DUTY = 50
 SETTLE_SECONDS = 15.0

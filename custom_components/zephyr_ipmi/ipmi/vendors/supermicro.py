@@ -58,6 +58,12 @@ _ZONE_NAMES = {0: ("cpu", "CPU zone"), 1: ("peripheral", "Peripheral zone")}
 _BOARD_GENERATION = r"^\s*([XH]\d{1,2})"
 
 
+#: Generations whose BMC is an ASPEED AST2600 (X12, X13, X14, H13, H14; H12 boards carry an AST2500). Some of
+#: these accept only the lower-critical fan threshold (field notes §2); as no read tells which, Zephyr writes
+#: only lower-critical on all of them: a threshold left alone is safe, a refused write is not useful.
+LCR_ONLY_FAN_GENERATIONS = frozenset({"x12", "x13", "x14", "h13", "h14"})
+
+
 class SupermicroCommands(VendorCommandSet):
     """Supermicro X9-X14 (ATEN firmware) fan modes and zone duties; see the module docstring for bytes."""
 
@@ -155,8 +161,8 @@ class SupermicroCommands(VendorCommandSet):
         return writes + super().hand_back(mode)
 
     def settable_thresholds(self, sensor_kind: str) -> frozenset[str] | None:
-        """X13/H13 (AST2600) fan sensors take only the lower-critical threshold (field notes §2)."""
-        if sensor_kind == "fan" and self._capabilities.generation in ("x13", "h13"):
+        """Fan sensors of AST2600 boards (``LCR_ONLY_FAN_GENERATIONS``) take only lower-critical (field notes §2)."""
+        if sensor_kind == "fan" and self._capabilities.generation in LCR_ONLY_FAN_GENERATIONS:
             return frozenset({"lcr"})
         return None
 
