@@ -149,7 +149,10 @@ def test_supermicro_bytes() -> None:
     x14 = _supermicro(generation="x14", bypass=True)
     assert [w.data for w in x14.set_zone_duty(cpu, 30)] == [b"\x01\x01", b"\x66\x02\x01", b"\x66\x01\x00\x1e"]
     assert [w.data for w in x14.hand_back(FanMode.OPTIMAL)] == [b"\x66\x02\x00", b"\x01\x02"]
-    assert _supermicro(generation="x13").settable_thresholds("fan") == frozenset({"lcr"})
+    # AST2600 boards write lower-critical only; H12 carries an AST2500 and takes every threshold.
+    for ast2600 in ("x12", "x13", "x14", "h13", "h14"):
+        assert _supermicro(generation=ast2600).settable_thresholds("fan") == frozenset({"lcr"})
+    assert _supermicro(generation="h12").settable_thresholds("fan") is None
     assert _supermicro(generation="x13").settable_thresholds("temperature") is None
     with pytest.raises(IpmiWriteRefusedError):
         x11.set_pcie_cooling(True)
