@@ -100,6 +100,8 @@ def test_thresholds_rounded_written_and_read_back_on_x11(rig: RigFactory) -> Non
         ({"unc": 1000}, "threshold_invalid", "unc"),  # below the current speed
         ({"lcr": 99999}, "threshold_invalid", "lcr"),  # beyond the raw range
         ({"lower": 300}, "threshold_invalid", "lower"),
+        ({"lnr": 0}, "threshold_invalid", "lnr"),  # a stalled fan (0 rpm) would never be reported
+        ({"lnr": 0, "lcr": 0, "lnc": 0}, "threshold_invalid", "lnr"),
     ],
 )
 def test_thresholds_validated_before_sending(

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 
 from .errors import IpmiWriteRefusedError
-from .models import Conversion, SdrSensor
+from .models import Conversion, SdrSensor, SensorKind
 from .vendors.base import THRESHOLD_ORDER, WriteKind, WriteRequest, get_sensor_thresholds
 
 #: Thresholds from lowest to highest; each must stay strictly below the next one present.
@@ -56,7 +56,8 @@ def plan(
     ``current``: raw thresholds from Get Sensor Thresholds. ``reading``: the sensor's current value (None
     when unavailable). ``settable``: thresholds the SDR and the vendor let us set. Raises
     ``IpmiWriteRefusedError``: "threshold_invalid" (unknown name, no step, out of range, out of order,
-    a lower threshold not below the reading or an upper one not above it) or "threshold_not_settable".
+    a lower threshold not below the reading or an upper one not above it, a fan's lower threshold at 0 rpm or
+    less, which would never report a stalled fan) or "threshold_not_settable".
     """
     conversion = sensor.conversion
     if not sensor.is_threshold or conversion is None or not values:
@@ -71,6 +72,9 @@ def plan(
         byte = to_raw(conversion, float(value))
         converted = None if byte is None else conversion.convert(byte)
         if byte is None or converted is None:
+            raise IpmiWriteRefusedError("threshold_invalid", sensor=sensor.name, threshold=name)
+        if name in LOWER and sensor.kind is SensorKind.FAN and not converted > 0:
+            # A stalled fan reads 0 rpm: a lower threshold of 0 rpm or less would never report it.
             raise IpmiWriteRefusedError("threshold_invalid", sensor=sensor.name, threshold=name)
         raw[name], rounded[name] = byte, converted
     merged: dict[str, float] = {}
