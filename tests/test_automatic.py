@@ -217,6 +217,17 @@ async def test_numbers_validate_and_apply(
     assert sim.control.sensor("FAN1")["value"] >= 2500
     assert state(hass, entry, "sensor", "automatic_rule_cpu").state == "min_rpm"
 
+    # The hysteresis: stored, and used by the running loop without a reload.
+    hysteresis = entity_id(hass, entry, "number", "automatic_hysteresis")
+    assert hass.states.get(hysteresis).state == "3.0"
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": hysteresis, "value": 5.5}, blocking=True, context=admin
+    )
+    assert hass.states.get(hysteresis).state == "5.5"
+    assert entry.options["automatic"]["hysteresis"] == 5.5
+    assert automatic(entry).loop is not None
+    assert automatic(entry).loop.settings.hysteresis == 5.5
+
 
 async def test_pulsing_offer_and_tuning(hass: HomeAssistant, bmc_sim_factory: SimFactory, admin: Context) -> None:
     """FAN1 trips its lower-critical threshold at the quiet duty: a repair issue offers tuning; the action tunes."""
