@@ -110,6 +110,37 @@ async def test_unload_hands_back(
     assert _stored(hass_storage, entry)["controller"]["holding"] is False
 
 
+async def test_a_hot_bmc_gets_its_fans_back_from_a_manual_duty(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, admin: Context, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A duty set by hand is supervised too: at a temperature's upper non-critical threshold the BMC takes over.
+
+    Below the threshold nothing changes; at it, the next control interval hands back, audited.
+    """
+    sim, entry = await _holding(hass, bmc_sim_factory, admin)
+    unc = sim.control.sensor("CPU Temp")["thresholds"]["unc"]
+    sim.control.set_temperature("CPU Temp", unc - 2)
+    seq = sim.control.last_seq()
+    await async_next_interval(hass, sim)
+    assert sets(sim, seq) == []
+    assert state(hass, entry, "sensor", "fan_control").state == "zephyr"
+
+    sim.control.set_temperature("CPU Temp", unc + 1)
+    await async_next_interval(hass, sim)
+
+    assert sets(sim, seq) == [HAND_BACK]
+    assert (_mode(sim), sim.control.state()["fans"]["manual"]) == ("optimal", {})
+    assert state(hass, entry, "fan", "fan_zone_cpu").state == STATE_OFF
+    assert state(hass, entry, "sensor", "fan_control").state == "bmc"
+    assert control(entry).audit[-1]["command"] == "set_fan_mode"
+    assert "temperature" in control(entry).audit[-1]["detail"]
+    assert f"CPU Temp reads {unc + 1:g} °C, at or over its limit of {unc:g} °C" in caplog.text
+
+    # Nothing is taken again by itself: the owner decides when to lower the fans again.
+    await async_next_interval(hass, sim)
+    assert sets(sim, seq) == [HAND_BACK]
+
+
 async def test_reload_hands_back(hass: HomeAssistant, bmc_sim_factory: SimFactory, admin: Context) -> None:
     """A reload (options saved, say) hands back; the reloaded entry shows the BMC in control."""
     sim, entry = await _holding(hass, bmc_sim_factory, admin)

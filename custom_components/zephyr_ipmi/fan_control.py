@@ -41,6 +41,7 @@ from .ipmi import BmcClient, IpmiConnectionError, IpmiError
 from .ipmi.control import FanController, FanState
 from .ipmi.errors import IpmiFanControlLockedError, IpmiWriteRefusedError
 from .ipmi.gate import AuditRecord
+from .ipmi.guard import TooHot, temperature_limits, too_hot
 from .ipmi.vendors import Capabilities, FanMode
 from .issues import async_create_wrong_bmc_issue
 
@@ -200,6 +201,7 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
             return ControlData(state=None, status=self.status)
         try:
             state = await self.hass.async_add_executor_job(controller.read_state)
+            hot = await self._async_too_hot() if controller.holding and not self._bmc_down else None
         except IpmiError as err:
             if self.client.closed:
                 # The entry was unloaded (or Home Assistant stops) while the fans were read: nothing failed, and
@@ -215,9 +217,35 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
                 LOGGER.warning("%s answers again; handing fan control back to it", self.config_entry.title)
                 await self.async_hand_back("bmc_returned")
                 state = await self.hass.async_add_executor_job(controller.read_state)
+        elif hot is not None:
+            await self.async_hand_back("temperature")
+            state = await self.hass.async_add_executor_job(controller.read_state)
         elif controller.holding:
             state = await self._async_check_reverted(controller, state)
         return ControlData(state=state, status=self.status)
+
+    async def _async_too_hot(self) -> TooHot | None:
+        """Return the BMC temperature at or over its limit while Zephyr holds the fans (``ipmi.guard``), if any.
+
+        Automatic fan control, when on, watches the same limits itself (its hand-back point) and is left to it.
+        Reads only the temperature sensors with an upper threshold. Raises ``IpmiError`` like ``read_state``.
+        """
+        automatic = self.config_entry.runtime_data.automatic
+        if automatic is not None and automatic.enabled:
+            return None
+        sensors = {sensor.key: sensor for sensor in self.client.sensor_list}
+        limits = temperature_limits(sensors.values())
+        readings = await self.hass.async_add_executor_job(self.client.read, list(limits))
+        hot = too_hot(sensors, limits, readings)
+        if hot is not None:
+            LOGGER.warning(
+                "%s: %s reads %g °C, at or over its limit of %g °C; handing the fans back to the BMC",
+                self.config_entry.title,
+                hot.sensor,
+                hot.reading,
+                hot.limit,
+            )
+        return hot
 
     async def _async_check_reverted(self, controller: FanController, state: FanState) -> FanState:
         """Re-apply what Zephyr set when the BMC reverted it; after too many reverts, hand back for good."""
