@@ -119,3 +119,18 @@ def test_silent_bmc_write_is_an_error_and_a_later_hand_back_restores(rig: RigFac
     assert r.controller.hand_back("reconnected") is True
     assert r.fan_writes(since) == [(0x45, b"\x01\x02", 0)]
     assert r.controller.read_state().mode.value == "optimal"  # type: ignore[union-attr]
+
+
+def test_log_names_no_home_assistant_user(rig: RigFactory, caplog: pytest.LogCaptureFixture) -> None:
+    r = rig("supermicro-x11")
+    user_id = "9f3c2b1a7d6e4f5a8b9c0d1e2f3a4b5c"
+    with caplog.at_level(logging.DEBUG, logger="custom_components.zephyr_ipmi.ipmi.gate"):
+        r.controller.set_zone_duty("cpu", 40, actor=user_id)
+        r.controller.identify(5, actor="automation:night_fans")
+        r.controller.hand_back("unload")
+    assert user_id not in caplog.text
+    assert "user set_zone_duty (netfn 0x30 cmd 0x70 data 66 01 00 28): ok" in caplog.text
+    assert "automation:night_fans identify (netfn 0x00 cmd 0x04 data 05): ok" in caplog.text
+    assert "zephyr set_fan_mode" in caplog.text
+    # The audit trail itself keeps the id (diagnostics redact it).
+    assert user_id in [a.actor for a in r.audits]

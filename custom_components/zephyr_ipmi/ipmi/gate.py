@@ -110,6 +110,18 @@ def _show(value: object) -> str:
     return str(value)
 
 
+def actor_label(actor: str | None) -> str:
+    """Return who wrote, as logged: "zephyr", "system", "automation:<id>", "script:<id>", "user" or "-".
+
+    A Home Assistant user id identifies a person: the debug log (pasted into public issues) never carries it.
+    """
+    if actor is None:
+        return "-"
+    if actor in ("zephyr", "system") or ":" in actor:
+        return actor
+    return "user"
+
+
 def _matches(current: object, target: object) -> bool:
     """Tell whether ``current`` (decoded read) already holds ``target``; dicts compare on ``target``'s keys."""
     if isinstance(target, dict) and isinstance(current, dict):
@@ -291,7 +303,7 @@ class WriteGate:
         withheld = request.kind is WriteKind.RAW and result is AuditResult.REFUSED
         log(
             "%s %s (netfn 0x%02X cmd 0x%02X data %s): %s%s",
-            actor or "-",
+            actor_label(actor),
             request.name,
             request.netfn,
             request.command,
