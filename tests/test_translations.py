@@ -319,3 +319,15 @@ def test_threshold_status_translated() -> None:
             "upper_non_recoverable",
             "threshold_unit",
         } <= set(attributes)
+
+
+def test_options_explain_access_and_the_reload() -> None:
+    """The access option names every write it governs; the options say that saving hands the fans back."""
+    options = STRINGS["options"]["step"]
+    refusal = STRINGS["exceptions"]["not_allowed"]["message"]
+    help_text = options["polling"]["data_description"]["allow_non_admin_control"]
+    assert "event log" in refusal
+    assert "clear the event log" in help_text
+    for text in (options["init"]["description"], options["polling"]["description"]):
+        assert "reloads the entry" in text
+        assert "handed back to the BMC" in text
