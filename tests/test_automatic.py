@@ -99,6 +99,10 @@ async def test_default_rule_end_to_end_on_x11(hass: HomeAssistant, bmc_sim_facto
     assert state(hass, entry, "sensor", "automatic_rule_cpu").state == "quiet"
     assert state(hass, entry, "sensor", "automatic_duty_cpu").state == "24"
     assert state(hass, entry, "sensor", "automatic_rule_peripheral").state == "keep"
+    # The fan control entities show the take-over at once, not at the supervision's next read.
+    assert state(hass, entry, "sensor", "fan_control").state == "zephyr"
+    assert state(hass, entry, "select", "fan_mode").state == "full"
+    assert state(hass, entry, "fan", "fan_zone_cpu").attributes["percentage"] == 24
     await tick(hass, sim)
     assert sim.control.sensor("FAN1")["value"] == 1700
 
@@ -109,6 +113,9 @@ async def test_default_rule_end_to_end_on_x11(hass: HomeAssistant, bmc_sim_facto
     assert state(hass, entry, "sensor", "automatic_state").state == "temperature"
     assert state(hass, entry, "sensor", "automatic_rule_cpu").state == "bmc"
     assert state(hass, entry, "sensor", "automatic_duty_cpu").state == "unknown"
+    assert state(hass, entry, "sensor", "fan_control").state == "bmc"
+    assert state(hass, entry, "select", "fan_mode").state == "optimal"
+    assert state(hass, entry, "fan", "fan_zone_cpu").state == STATE_OFF
 
     sim.control.set_load(0)
     seq = sim.control.last_seq()

@@ -211,6 +211,7 @@ class ZephyrAutomaticCoordinator(DataUpdateCoordinator[AutomaticData]):
                 self.loop.handed_back_elsewhere()
             return AutomaticData(enabled=True, state=STATE_LOST, decision=self.data.decision)
         self._entities = self._entity_temperatures()
+        writes = self.control.writes
         try:
             report: TickReport = await self.control.async_run(self._tick, context=None)
         except Exception:  # noqa: BLE001 - whatever failed, the fans must not stay where the loop left them
@@ -220,6 +221,10 @@ class ZephyrAutomaticCoordinator(DataUpdateCoordinator[AutomaticData]):
                 self.loop.handed_back_elsewhere()
             await self.control.async_hand_back("automatic_error")
             return AutomaticData(enabled=True, state=STATE_ERROR, decision=self.data.decision)
+        if self.control.writes != writes:
+            # The tick took the fans, changed a duty or handed back: the fan mode, zone fans and Fan control
+            # status show it now, not at the supervision's next read.
+            await self.control.async_show_state()
         loop = self.loop
         assert loop is not None  # noqa: S101 - built by the tick
         self._pulsing_issue(loop.pulsing)

@@ -153,6 +153,8 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
         self._hand_back_due: str | None = None
         self._saved: dict[str, Any] = {}
         self._closing = False
+        self.writes = 0
+        """Audited writes (and refusals) so far that were not dropped as unchanged; grows from any thread."""
 
     # -- setup and supervision -------------------------------------------------------------------------------
 
@@ -223,6 +225,23 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
         elif controller.holding:
             state = await self._async_check_reverted(controller, state)
         return ControlData(state=state, status=self.status)
+
+    async def async_show_state(self) -> None:
+        """Read the fans back and show them now, between supervision reads (after automatic control wrote).
+
+        Only what the entities show changes: the supervision (reverts, heat, outages) keeps its own schedule.
+        A BMC that does not answer is left to the next supervision read.
+        """
+        controller = self.controller
+        if controller is None or not self.fan_control or self.data is None:
+            return
+        try:
+            state = await self.hass.async_add_executor_job(controller.read_state)
+        except IpmiError as err:
+            LOGGER.debug("Fans of %s not read back after automatic control wrote: %s", self.config_entry.title, err)
+            return
+        self.data = ControlData(state=state, status=self.status)
+        self.async_update_listeners()
 
     async def _async_too_hot(self) -> TooHot | None:
         """Return the BMC temperature at or over its limit while Zephyr holds the fans (``ipmi.guard``), if any.
@@ -440,6 +459,8 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
         """Collect an audit record from the write gate (called in the executor thread)."""
         with self._pending_lock:
             self._pending.append(record)
+            if record.result != "unchanged":
+                self.writes += 1
 
     async def _async_flush(self, context: Context | None) -> None:
         """Keep the new audit records, fire their logbook events and store them with the holding state."""
