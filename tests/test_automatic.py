@@ -730,3 +730,37 @@ async def test_switch_off_while_the_bmc_is_silent_hands_back_when_it_answers(
     await tick(hass, sim)
     assert "45 01 02 -> 00" in sets(sim, seq)
     assert sim.control.state()["fans"]["mode_name"] == "optimal"
+
+
+async def test_duty_set_by_hand_while_automatic_control_waits_is_handed_back_when_hot(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, admin: Context
+) -> None:
+    """Automatic control on but leaving the fans to the BMC (too warm for its rule): a zone duty set by hand
+    is still handed back once a temperature reaches its upper non-critical threshold."""
+    sim = start_sim(bmc_sim_factory, "supermicro-x11", load=0)
+    sim.control.tick(120)
+    entry = await async_add(hass, sim)
+    on_sim_clock(automatic(entry), sim)
+    await switch(hass, entry, "turn_on", admin)
+    assert zone_duty(sim, 0) == 24
+    sim.control.set_temperature("CPU Temp", 60)  # above the quiet rule's 50 °C: the loop hands back
+    await tick(hass, sim)
+    assert sim.control.state()["fans"]["mode_name"] == "optimal"
+    assert state(hass, entry, "sensor", "automatic_state").state == "temperature"
+
+    await hass.services.async_call(
+        "fan",
+        "set_percentage",
+        {"entity_id": entity_id(hass, entry, "fan", "fan_zone_cpu"), "percentage": 30},
+        blocking=True,
+        context=admin,
+    )
+    assert zone_duty(sim, 0) == 30
+    await tick(hass, sim)
+    assert zone_duty(sim, 0) == 30  # warm, below its upper non-critical threshold: the owner's duty stays
+    sim.control.set_temperature("CPU Temp", 82)  # over CPU Temp's upper non-critical threshold (80 °C)
+    seq = sim.control.last_seq()
+    await tick(hass, sim)
+    assert "45 01 02 -> 00" in sets(sim, seq)  # Optimal, the mode the BMC had
+    assert sim.control.state()["fans"]["mode_name"] == "optimal"
+    assert state(hass, entry, "sensor", "fan_control").state == "bmc"

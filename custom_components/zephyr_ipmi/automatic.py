@@ -187,6 +187,11 @@ class ZephyrAutomaticCoordinator(DataUpdateCoordinator[AutomaticData]):
             await self.control.async_run(lambda _controller: loop.stop("automatic_off"), context=None)
         self.async_set_updated_data(AutomaticData(enabled=False, state=STATE_OFF))
 
+    @property
+    def supervising(self) -> bool:
+        """True while the loop runs and drives the fans itself (its guards then watch the temperatures)."""
+        return self.enabled and not self._suspended and self.loop is not None and self.loop.holding
+
     def _schedule(self) -> None:
         running = self.enabled and not self._suspended
         self.update_interval = timedelta(seconds=self.settings.interval) if running else None

@@ -246,11 +246,13 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
     async def _async_too_hot(self) -> TooHot | None:
         """Return the BMC temperature at or over its limit while Zephyr holds the fans (``ipmi.guard``), if any.
 
-        Automatic fan control, when on, watches the same limits itself (its hand-back point) and is left to it.
-        Reads only the temperature sensors with an upper threshold. Raises ``IpmiError`` like ``read_state``.
+        While automatic fan control drives the fans it watches the same limits itself (its guards) and is left to
+        it; a duty set by hand while automatic control is on but leaves the fans to the BMC (too warm, waiting,
+        lost) is watched here. Reads only the temperature sensors with an upper threshold. Raises ``IpmiError``
+        like ``read_state``.
         """
         automatic = self.config_entry.runtime_data.automatic
-        if automatic is not None and automatic.enabled:
+        if automatic is not None and automatic.supervising:
             return None
         sensors = {sensor.key: sensor for sensor in self.client.sensor_list}
         limits = temperature_limits(sensors.values())
