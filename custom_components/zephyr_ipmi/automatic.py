@@ -166,6 +166,7 @@ class ZephyrAutomaticCoordinator(DataUpdateCoordinator[AutomaticData]):
         options = dict(self.config_entry.options)
         options[CONF_AUTOMATIC] = {**dict(data), "enabled": enabled}
         self.hass.config_entries.async_update_entry(self.config_entry, options=options)
+        await self.control.async_record_options()
         async with self.control.write_lock:
             self.settings = settings
             if self.loop is not None:
@@ -178,6 +179,7 @@ class ZephyrAutomaticCoordinator(DataUpdateCoordinator[AutomaticData]):
         options = dict(self.config_entry.options)
         options[CONF_AUTOMATIC] = {**stored_settings(options), "enabled": enabled}
         self.hass.config_entries.async_update_entry(self.config_entry, options=options)
+        await self.control.async_record_options()
         self._schedule()
         if enabled:
             await self.async_refresh()

@@ -152,6 +152,7 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
         self._bmc_down = False
         self._hand_back_due: str | None = None
         self._saved: dict[str, Any] = {}
+        self._options_seen: dict[str, Any] | None = None
         self._closing = False
         self.writes = 0
         """Audited writes (and refusals) so far that were not dropped as unchanged; grows from any thread."""
@@ -166,6 +167,7 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
         """
         stored = await self._store.async_load() or {}
         self._saved = stored
+        self._options_seen = stored.get("options")
         self.audit.extend(stored.get("audit", []))
         controller = FanController(
             self.client, on_audit=self._on_audit, state=stored.get("controller"), on_state=self._on_state
@@ -495,10 +497,20 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
             context=context,
         )
 
-    def _record_options_change(self) -> None:
-        """Audit a change of the entry's options since the last start (the options flow reloads the entry)."""
+    async def async_record_options(self, context: Context | None = None) -> None:
+        """Audit (and store) a change of the options made without a reload (automatic fan control's entities)."""
+        self._record_options_change(context)
+        await self._async_save()
+
+    def _record_options_change(self, context: Context | None = None) -> None:
+        """Audit a change of the entry's options since they were last audited (stored; the first start audits none).
+
+        The options flow saves and reloads the entry: the change is found at the next start. What is stored is
+        the options last audited, not the entry's current ones, so a save in between (the unload's hand-back)
+        does not hide the change.
+        """
         options = dict(self.config_entry.options)
-        before = self._saved.get("options")
+        before, self._options_seen = self._options_seen, options
         if before is None or before == options:
             return
         changed = {
@@ -508,7 +520,7 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
         }
         self._add_audit(
             {"time": time.time(), "actor": None, "command": "options", "result": "ok", "detail": changed},
-            None,
+            context,
         )
 
     def _store_data(self) -> dict[str, Any]:
@@ -516,7 +528,7 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
         return {
             "controller": self.controller.persisted() if self.controller is not None else None,
             "audit": list(self.audit),
-            "options": dict(self.config_entry.options),
+            "options": self._options_seen,
         }
 
     async def _async_save(self) -> None:
