@@ -321,9 +321,13 @@ async def test_clear_in_the_logbook(
     )
     response = await client.receive_json()
     assert response["success"], response
-    messages = [row.get("message", "") for row in response["result"] if row.get("domain") == DOMAIN]
-    assert f"clear_sel (netfn 0x0A cmd 0x47 {reserve.hex(' ')} 43 4c 52 aa): ok" in messages
-    assert any(message.startswith("recovered: The event log (SEL) has room again") for message in messages)
+    rows = [(row.get("message", ""), row.get("icon")) for row in response["result"] if row.get("domain") == DOMAIN]
+    assert ("event log cleared", "mdi:text-box-remove") in rows
+    assert any(message.startswith("recovered: The event log (SEL) has room again") for message, _ in rows)
+    assert {icon for message, icon in rows if message.startswith("recovered: ")} == {"mdi:check-circle"}
+    # The bytes stay in the audit trail (diagnostics): the reservation ID, then "CLR" and AAh (initiate).
+    clear = [item for item in entry.runtime_data.control.audit if item["command"] == "clear_sel"][-1]
+    assert (clear["netfn"], clear["cmd"], clear["data"]) == (0x0A, 0x47, reserve.hex() + "434c52aa")
     assert "deprecated" not in caplog.text
 
 

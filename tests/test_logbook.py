@@ -10,8 +10,6 @@ from pytest_homeassistant_custom_component.common import MockUser
 from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.zephyr_ipmi.logbook import describe_audit
-
 from .control_helpers import SimFactory, async_add, entity_id, start_sim
 
 pytestmark = [pytest.mark.peer, pytest.mark.usefixtures("socket_enabled", "pyghmi_io_thread")]
@@ -46,50 +44,13 @@ async def test_writes_in_the_logbook(
     await client.send_json({"id": 1, "type": "logbook/get_events", "start_time": start.isoformat()})
     response = await client.receive_json()
     ours = [item for item in response["result"] if item.get("domain") == "zephyr_ipmi"]
-    assert [(item["name"], item["message"]) for item in ours] == [
-        (entry.title, "set_fan_mode (netfn 0x30 cmd 0x45 01 01): ok (read back full)"),
-        (entry.title, "set_zone_duty (netfn 0x30 cmd 0x70 66 01 00 28): ok (read back 40)"),
+    assert [(item["name"], item["message"], item["icon"]) for item in ours] == [
+        (entry.title, "fan mode set to Full (read back Full)", "mdi:fan"),
+        (entry.title, "CPU zone set to 40 % (read back 40 %)", "mdi:fan"),
+    ]
+    # The bytes stay in the audit trail (diagnostics): Supermicro's fan mode and zone duty commands.
+    assert [(item["netfn"], item["cmd"], item["data"]) for item in entry.runtime_data.control.audit] == [
+        (0x30, 0x45, "0101"),
+        (0x30, 0x70, "66010028"),
     ]
     assert {item["context_user_id"] for item in ours} == {hass_admin_user.id}
-
-
-@pytest.mark.parametrize(
-    ("entry", "line"),
-    [
-        (
-            {
-                "command": "raw",
-                "netfn": 6,
-                "cmd": 0x47,
-                "data": "**REDACTED**",
-                "result": "refused",
-                "completion_code": None,
-                "detail": "raw_command_forbidden",
-            },
-            "raw (netfn 0x06 cmd 0x47 **REDACTED**): refused (raw_command_forbidden)",
-        ),
-        (
-            {
-                "command": "set_zone_duty",
-                "netfn": 0x30,
-                "cmd": 0x70,
-                "data": "66010032",
-                "result": "error",
-                "completion_code": 0xC0,
-                "detail": None,
-            },
-            "set_zone_duty (netfn 0x30 cmd 0x70 66 01 00 32): error, completion code 0xC0",
-        ),
-        (
-            {"command": "identify", "netfn": 0, "cmd": 4, "data": "", "result": "ok", "completion_code": 0},
-            "identify (netfn 0x00 cmd 0x04): ok",
-        ),
-        (
-            {"command": "options", "result": "ok", "detail": {"scan_interval": [300, 60]}},
-            "options changed: scan_interval 300 → 60",
-        ),
-    ],
-)
-def test_describe_audit(entry: dict[str, object], line: str) -> None:
-    """Refusals, completion codes, requests without data and option changes read as one line each."""
-    assert describe_audit(entry) == line

@@ -98,7 +98,13 @@ async def test_every_options_page_is_audited_once_while_zephyr_holds_the_fans(
         {"allow_non_admin_control": [False, True], "scan_interval": [10, 300]},
     ]
     messages = [message for name, message in await _logbook(hass, hass_ws_client, start) if name == entry.title]
-    assert len([message for message in messages if message.startswith("options changed")]) == 3
+    assert [message for message in messages if message.startswith("options changed")] == [
+        "options changed: allow non-admin control set to off, scan interval set to 10 s",
+        "options changed: alert cooldown set to 900 s, CPU temperature critical set to 90 °C, CPU temperature "
+        "warning set to 80 °C, other temperature critical set to 70 °C, other temperature warning set to 60 °C, "
+        "failed polls before BMC unreachable set to 5",
+        "options changed: allow non-admin control off → on, scan interval 10 s → 300 s",
+    ]
 
 
 async def test_automatic_page_and_switch_are_audited(

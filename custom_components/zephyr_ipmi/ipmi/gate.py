@@ -60,6 +60,8 @@ class AuditRecord:
     ``completion_code``: what the BMC answered (None when nothing was sent or no answer came).
     ``result``: "ok", "refused" (by the gate, nothing sent), "unchanged" (dropped: the BMC already had it)
     or "error" (a completion code or no answer). ``detail``: the refusal reason key, the value read back, ...
+    ``subject`` (the zone's or sensor's name), ``duty`` (%), ``mode`` (a ``FanMode`` value) and ``enabled``:
+    what the write sets, where it says (for a readable logbook line); None otherwise.
     """
 
     time: float
@@ -71,9 +73,14 @@ class AuditRecord:
     completion_code: int | None
     result: str
     detail: str | None = None
+    subject: str | None = None
+    duty: int | None = None
+    mode: str | None = None
+    enabled: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-friendly form; ``data`` as a hex string."""
+        """JSON-friendly form; ``data`` as a hex string; ``subject``, ``duty``, ``mode``, ``enabled`` only when set."""
+        settings = {"subject": self.subject, "duty": self.duty, "mode": self.mode, "enabled": self.enabled}
         return {
             "time": self.time,
             "actor": self.actor,
@@ -84,7 +91,7 @@ class AuditRecord:
             "completion_code": self.completion_code,
             "result": self.result,
             "detail": self.detail,
-        }
+        } | {key: value for key, value in settings.items() if value is not None}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> AuditRecord:
@@ -100,6 +107,10 @@ class AuditRecord:
             completion_code=None if code is None else int(code),
             result=str(raw["result"]),
             detail=None if raw.get("detail") is None else str(raw["detail"]),
+            subject=None if raw.get("subject") is None else str(raw["subject"]),
+            duty=None if raw.get("duty") is None else int(raw["duty"]),
+            mode=None if raw.get("mode") is None else str(raw["mode"]),
+            enabled=None if raw.get("enabled") is None else bool(raw["enabled"]),
         )
 
 
@@ -296,6 +307,10 @@ class WriteGate:
             completion_code=code,
             result=result.value,
             detail=detail,
+            subject=request.subject,
+            duty=request.duty,
+            mode=None if request.mode is None else request.mode.value,
+            enabled=request.enabled,
         )
         self._audit.append(record)
         log = _LOGGER.warning if result in (AuditResult.REFUSED, AuditResult.ERROR) else _LOGGER.debug

@@ -109,6 +109,7 @@ def set_request(sensor: SdrSensor, raw: Mapping[str, int], current: Mapping[str,
         data=bytes([sensor.number, mask]) + body,
         kind=WriteKind.SENSOR_THRESHOLDS,
         thresholds=tuple(sorted(raw.items())),
+        subject=sensor.name,
         readback=get_sensor_thresholds(sensor.number, sensor.lun),
         lun=sensor.lun,
     )

@@ -139,7 +139,8 @@ class WriteRequest:
     "identify", "set_sensor_thresholds", "set_pcie_cooling", "raw", ...). ``zone``: vendor zone number or
     fan index; ``duty``: the duty cycle in % (whatever the wire encoding); ``mode``: the fan mode set;
     ``enabled``: the switch value (PCIe cooling response, bypass); ``thresholds``: raw threshold bytes set
-    (name, raw). ``readback``: the read that shows the written value, when the BMC has one; the gate
+    (name, raw); ``subject``: what is written, as a person names it (the zone's or sensor's name, e.g. "CPU zone").
+    ``readback``: the read that shows the written value, when the BMC has one; the gate
     compares it before (to drop a write that changes nothing) and after (to report what the BMC took).
     """
 
@@ -153,6 +154,7 @@ class WriteRequest:
     mode: FanMode | None = None
     enabled: bool | None = None
     thresholds: tuple[tuple[str, int], ...] | None = None
+    subject: str | None = None
     readback: ReadRequest | None = None
     lun: int = 0
 

@@ -69,6 +69,7 @@ class DellCommands(VendorCommandSet):
                 kind=WriteKind.ZONE_DUTY,
                 zone=zone.index,
                 duty=percent,
+                subject=zone.name,
             ),
         ]
 

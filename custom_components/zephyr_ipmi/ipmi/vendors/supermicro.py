@@ -117,6 +117,7 @@ class SupermicroCommands(VendorCommandSet):
                     kind=WriteKind.ZONE_DUTY,
                     zone=zone.index,
                     duty=percent,
+                    subject=zone.name,
                 )
             )
         else:
@@ -129,6 +130,7 @@ class SupermicroCommands(VendorCommandSet):
                     kind=WriteKind.ZONE_DUTY,
                     zone=zone.index,
                     duty=percent,
+                    subject=zone.name,
                     readback=self.read_zone_duty(zone),
                 )
             )
