@@ -134,3 +134,26 @@ def test_log_names_no_home_assistant_user(rig: RigFactory, caplog: pytest.LogCap
     assert "zephyr set_fan_mode" in caplog.text
     # The audit trail itself keeps the id (diagnostics redact it).
     assert user_id in [a.actor for a in r.audits]
+
+
+def test_audit_records_say_what_a_write_sets(rig: RigFactory) -> None:
+    """The zone's name, duty and mode go with the bytes (the logbook's sentence), and survive storage."""
+    r = rig("supermicro-x11")
+    r.controller.set_zone_duty("peripheral", 55, actor="automation:quiet")
+    mode, duty = r.audits[-2:]
+    assert (mode.command, mode.mode, mode.subject, mode.duty) == ("set_fan_mode", "full", None, None)
+    assert (duty.command, duty.subject, duty.duty, duty.data) == (
+        "set_zone_duty",
+        "Peripheral zone",
+        55,
+        b"\x66\x01\x01\x37",
+    )
+    stored = duty.as_dict()
+    assert (stored["subject"], stored["duty"], "mode" in stored, "enabled" in stored) == (
+        "Peripheral zone",
+        55,
+        False,
+        False,
+    )
+    assert AuditRecord.from_dict(stored) == duty
+    assert AuditRecord.from_dict(mode.as_dict()) == mode
