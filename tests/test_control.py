@@ -644,23 +644,25 @@ async def test_write_with_rejected_credentials_starts_reauth(
     entry = await async_add(hass, sim)
     sim.control.set_credentials(USER, "Another-Pw-9")
     sim.control.restart_bmc()
-    # The BMC forgot the session: the first write gets no answer (the fans turn unavailable); the next one,
-    # through the action, logs in again.
-    with pytest.raises(HomeAssistantError) as err:
-        await _set_duty(hass, entry, admin)
-    assert err.value.translation_key == "communication_error"
-
-    with pytest.raises(HomeAssistantError) as err:
-        await hass.services.async_call(
-            DOMAIN,
-            "set_zone_duty",
-            {"config_entry_id": entry.entry_id, "zone": "cpu", "percentage": 40},
-            blocking=True,
-            context=admin,
-        )
+    # The BMC forgot the session: a write may get no answer first (the fans turn unavailable), or log in again at
+    # once when the session looked idle long enough to have expired; either way a write logs in again, and the
+    # refused login asks for reauthentication.
+    keys: list[str | None] = []
+    for _ in range(2):
+        with pytest.raises(HomeAssistantError) as err:
+            await hass.services.async_call(
+                DOMAIN,
+                "set_zone_duty",
+                {"config_entry_id": entry.entry_id, "zone": "cpu", "percentage": 40},
+                blocking=True,
+                context=admin,
+            )
+        keys.append(err.value.translation_key)
+        if keys[-1] == "authentication_failed":
+            break
     await hass.async_block_till_done()
 
-    assert err.value.translation_key == "authentication_failed"
+    assert keys in (["authentication_failed"], ["communication_error", "authentication_failed"])
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == ["reauth"]
 
