@@ -6,6 +6,7 @@ minimum time between changes are measured in simulated seconds, as the BMC's the
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 from unittest.mock import patch
@@ -764,3 +765,35 @@ async def test_duty_set_by_hand_while_automatic_control_waits_is_handed_back_whe
     assert "45 01 02 -> 00" in sets(sim, seq)  # Optimal, the mode the BMC had
     assert sim.control.state()["fans"]["mode_name"] == "optimal"
     assert state(hass, entry, "sensor", "fan_control").state == "bmc"
+
+
+async def test_switch_off_while_the_first_tick_waits_hands_back(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, admin: Context
+) -> None:
+    """On, then off before the first tick got to the BMC (another write held it): the fans end with the BMC."""
+    sim = start_sim(bmc_sim_factory, "supermicro-x11", load=0)
+    sim.control.tick(120)
+    entry = await async_add(hass, sim)
+    coordinator = automatic(entry)
+    on_sim_clock(coordinator, sim)
+    lock = coordinator.control.write_lock
+    async with lock:  # a write of the same BMC is under way
+        turn_on = hass.async_create_task(coordinator.async_set_enabled(True))
+        for _ in range(500):  # the first tick queues behind that write
+            if lock._waiters:
+                break
+            await asyncio.sleep(0.01)
+        turn_off = hass.async_create_task(coordinator.async_set_enabled(False))
+        for _ in range(500):  # off is stored before the tick ran
+            if not coordinator.enabled:
+                break
+            await asyncio.sleep(0.01)
+    await turn_on
+    await turn_off
+    await hass.async_block_till_done()
+    assert state(hass, entry, "switch", "automatic_fan_control").state == STATE_OFF
+    assert sim.control.state()["fans"]["mode_name"] == "optimal"
+    assert state(hass, entry, "sensor", "fan_control").state == "bmc"
+    seq = sim.control.last_seq()
+    await tick(hass, sim)
+    assert sets(sim, seq) == []

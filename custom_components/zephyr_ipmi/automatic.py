@@ -28,6 +28,7 @@ from .coordinator import ZephyrConfigEntry
 from .fan_control import ZephyrControlCoordinator
 from .ipmi import IpmiError, SdrSensor
 from .ipmi.automatic import (
+    Action,
     AutomaticConfigError,
     AutomaticSettings,
     ControlLoop,
@@ -184,9 +185,9 @@ class ZephyrAutomaticCoordinator(DataUpdateCoordinator[AutomaticData]):
         if enabled:
             await self.async_refresh()
             return
-        loop = self.loop
-        if loop is not None and self.control.controller is not None:
-            await self.control.async_run(lambda _controller: loop.stop("automatic_off"), context=None)
+        if self.control.controller is not None:
+            # The loop as it is when the write lock is ours: a first tick queued before this built it meanwhile.
+            await self.control.async_run(self._stop, context=None)
         self.async_set_updated_data(AutomaticData(enabled=False, state=STATE_OFF))
 
     @property
@@ -265,13 +266,20 @@ class ZephyrAutomaticCoordinator(DataUpdateCoordinator[AutomaticData]):
         """Return the loop's time (s): ``clock`` as it is now (tests put the simulated BMC's clock there)."""
         return self.clock()
 
+    def _stop(self, _controller: FanController) -> bool:
+        """Hand the fans back if the loop holds them (blocking, write lock held)."""
+        return self.loop is not None and self.loop.stop("automatic_off")
+
     def _tick(self, controller: FanController) -> TickReport:
-        """One control tick (blocking)."""
+        """One control tick (blocking); none once the switch was turned off while it waited for the BMC."""
         loop = self.loop
         if loop is None:
             loop = self.loop = ControlLoop(
                 self.settings, _Actuator(self.control, controller), self._reader(controller), clock=self._now
             )
+        if not self.enabled or self._suspended:
+            loop.stop("automatic_off")
+            return TickReport(decision=Decision(action=Action.IDLE))
         if loop.holding and not controller.holding:
             # Handed back by an action, the control layer's own safety or the owner: start over.
             loop.handed_back_elsewhere()
