@@ -236,6 +236,22 @@ def test_max_rpm_caps_unless_a_temperature_is_critical() -> None:
     assert run(90, inputs({"cpu1": 65, "cpu2": 60}, {"fan2": 6100}, zone="all")).writes == (("all", 42),)
 
 
+def test_a_cap_learned_from_an_inflated_reading_rises_again() -> None:
+    """One reading far over max rpm (the BMC's full-speed answer) lowers the cap; slow fans at the cap raise it."""
+    settings = curve_settings(overrides=(FanOverride(fan="fan2", zone="all", max_rpm=3000),))
+    run = Run(settings)
+    run(0, inputs({"cpu1": 60, "cpu2": 60}, {"fan2": 2000}, zone="all"))  # 73 %
+    assert run(30, inputs({"cpu1": 60, "cpu2": 60}, {"fan2": 9000}, zone="all")).writes == (("all", 24),)
+    # Held at the 24 % cap, the fan turns 1000 rpm: 24 % x 3000 / 1000 = 72 % would still keep it under its max.
+    decision = run(60, inputs({"cpu1": 60, "cpu2": 60}, {"fan2": 1000}, zone="all"))
+    assert decision.writes == (("all", 72),)
+    assert decision.zones["all"].rule == ActiveRule.MAX_RPM
+    # At 72 % the fan turns 2950 rpm (under its max): the curve's 73 % is allowed again, not more.
+    decision = run(90, inputs({"cpu1": 60, "cpu2": 60}, {"fan2": 2950}, zone="all"))
+    assert decision.writes == (("all", 73),)
+    assert decision.zones["all"].rule == ActiveRule.CURVE
+
+
 def test_max_rpm_never_goes_under_the_floor_nor_beats_min_rpm() -> None:
     overrides = (
         FanOverride(fan="fan1", zone="all", min_rpm=2000),

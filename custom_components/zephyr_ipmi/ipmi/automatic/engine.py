@@ -276,12 +276,23 @@ def _limit(
 def _learn(settings: AutomaticSettings, inputs: TickInputs, state: EngineState) -> EngineState:
     """Update the per-zone min/max duties from the fans' speeds at the duty held since the last tick."""
     min_duty, max_duty = dict(state.min_duty), dict(state.max_duty)
+    estimates: dict[str, int] = {}
     for override in settings.overrides:
         held = state.zones.get(override.zone)
         fan = inputs.fans.get(override.fan)
         if held is None or fan is None or fan.rpm is None:
             continue
         _learn_one(settings, override, duty=held.duty, rpm=fan.rpm, min_duty=min_duty, max_duty=max_duty)
+        if override.max_rpm is not None and fan.rpm > 0:
+            estimate = min(100, max(settings.floor, math.floor(held.duty * override.max_rpm / fan.rpm)))
+            estimates[override.zone] = min(estimates.get(override.zone, 100), estimate)
+    for zone, estimate in estimates.items():
+        # A cap learned from one inflated reading (the BMC's full-speed answer) must not hold the zone low for
+        # good: held at the cap with every capped fan below its max rpm, the cap rises to what they allow.
+        held = state.zones[zone]
+        cap = max_duty.get(zone)
+        if cap is not None and held.duty >= cap and estimate > cap:
+            max_duty[zone] = estimate
     return replace(state, min_duty=min_duty, max_duty=max_duty)
 
 
