@@ -141,6 +141,40 @@ async def test_a_hot_bmc_gets_its_fans_back_from_a_manual_duty(
     assert sets(sim, seq) == [HAND_BACK]
 
 
+async def test_a_session_that_comes_back_with_user_privilege_gives_the_fans_back(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, admin: Context
+) -> None:
+    """Held fans whose BMC now grants only the User privilege are not left unsupervised: a hand-back is tried.
+
+    The BMC refuses it (a User session may not set the fan mode), so it stays owed, with a repair issue, and is
+    sent as soon as the privilege is back.
+    """
+    sim, entry = await _holding(hass, bmc_sim_factory, admin)
+    sim.control.set_credentials(USER, PASSWORD, privilege=2)
+    sim.control.restart_bmc()
+    seq = sim.control.last_seq()
+    for _ in range(2):
+        await async_next_interval(hass, sim)
+        await _coordinator_refresh(entry)
+    assert state(hass, entry, "sensor", "fan_control").state == "user_privilege"
+    assert any(line.startswith("45 01 02") for line in writes(sim, seq))  # the hand-back was tried
+    issue_id = f"hand_back_failed_{entry.entry_id}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+
+    sim.control.set_credentials(USER, PASSWORD, privilege=4)
+    sim.control.restart_bmc()
+    for _ in range(2):
+        await _coordinator_refresh(entry)
+        await async_next_interval(hass, sim)
+    assert (_mode(sim), sim.control.state()["fans"]["manual"]) == ("optimal", {})
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def _coordinator_refresh(entry: ConfigEntry) -> None:
+    """Poll the sensors now (the poll logs in again after the BMC's restart)."""
+    await entry.runtime_data.coordinator.async_refresh()
+
+
 async def test_reload_hands_back(hass: HomeAssistant, bmc_sim_factory: SimFactory, admin: Context) -> None:
     """A reload (options saved, say) hands back; the reloaded entry shows the BMC in control."""
     sim, entry = await _holding(hass, bmc_sim_factory, admin)

@@ -86,6 +86,7 @@ HAND_BACKS: Final = {
     "reverted": "the BMC kept taking fan control back",
     "write_failed": "a fan write failed",
     "write_refused": "a fan write failed",
+    "unsupervised": "fan control became unavailable while Zephyr held the fans",
     "refused": "the BMC refused a fan write",
     "no_answer": "the BMC did not answer a fan write",
     "external": "someone else handed them back",
