@@ -201,7 +201,7 @@ class ZephyrControlCoordinator(DataUpdateCoordinator[ControlData]):
         if controller is not None and self._hand_back_due is not None:
             # Owed even when a refusal turned fan control off meanwhile: the BMC may still run Zephyr's duty.
             await self.async_hand_back(self._hand_back_due)
-        if controller is not None and controller.holding and not self.fan_control:
+        elif controller is not None and controller.holding and not self.fan_control:
             # Fan control became unavailable while Zephyr holds the fans (the session came back with only the User
             # privilege, say): nothing would supervise them, so they go back; a refused hand-back stays owed.
             await self.async_hand_back("unsupervised")
