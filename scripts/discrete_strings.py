@@ -39,7 +39,7 @@ _READING_TYPES = (*range(0x02, 0x0D), READING_TYPE_SENSOR_SPECIFIC)
 _SENSOR_TYPES = range(0x01, 0x2D)
 
 
-def _sensor(sensor_type: int, reading_type: int, state_mask: int) -> SdrSensor:
+def discrete_sensor(sensor_type: int, reading_type: int, state_mask: int = 0) -> SdrSensor:
     """Return a discrete SDR sensor of this type that declares the offsets in ``state_mask`` (0: none)."""
     return SdrSensor(
         key="20_0_1",
@@ -68,11 +68,11 @@ def discrete_tables() -> tuple[dict[str, StateTable], dict[str, StateTable]]:
     multi: dict[str, StateTable] = {}
     for reading_type in _READING_TYPES:
         for sensor_type in _SENSOR_TYPES:
-            view = discrete_view(_sensor(sensor_type, reading_type, 0))
+            view = discrete_view(discrete_sensor(sensor_type, reading_type, 0))
             if view is None:
                 continue
             for mask in (0, *(1 << state.offset for state in view.table)):
-                shown = discrete_view(_sensor(sensor_type, reading_type, mask))
+                shown = discrete_view(discrete_sensor(sensor_type, reading_type, mask))
                 if shown is not None:
                     (binary if shown.binary else multi)[shown.translation_key] = shown.table
     return binary, multi

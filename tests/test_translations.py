@@ -248,26 +248,6 @@ def test_every_discrete_state_translated() -> None:
     assert tables > 30
 
 
-def _discrete_sensor(sensor_type: int, reading_type: int, state_mask: int = 0) -> Any:
-    from custom_components.zephyr_ipmi.ipmi.models import SdrSensor, SensorKind
-
-    return SdrSensor(
-        key="20_0_1",
-        record_id=1,
-        name="S",
-        owner=0x20,
-        lun=0,
-        number=1,
-        entity_id=0x07,
-        entity_instance=1,
-        sensor_type=sensor_type,
-        reading_type=reading_type,
-        kind=SensorKind.DISCRETE,
-        unit=None,
-        state_mask=state_mask,
-    )
-
-
 def test_every_asserted_state_translated() -> None:
     """Every state any table can assert reads as the table names it, in the attribute of either platform.
 
@@ -277,6 +257,7 @@ def test_every_asserted_state_translated() -> None:
     """
     from custom_components.zephyr_ipmi.ipmi.discrete import discrete_view
     from custom_components.zephyr_ipmi.ipmi.sensor_types import GENERIC_TABLES, SENSOR_TYPES
+    from scripts.discrete_strings import discrete_sensor
 
     tables = {(reading_type, 0x01): table for reading_type, table in GENERIC_TABLES.items() if reading_type != 0x01} | {
         (0x6F, code): sensor.table for code, sensor in SENSOR_TYPES.items() if sensor.table is not None
@@ -284,7 +265,7 @@ def test_every_asserted_state_translated() -> None:
     assert len(tables) > 40
     for (reading_type, sensor_type), table in tables.items():
         for state in table:
-            view = discrete_view(_discrete_sensor(sensor_type, reading_type, 1 << state.offset))
+            view = discrete_view(discrete_sensor(sensor_type, reading_type, 1 << state.offset))
             assert view is not None
             assert view.binary
             assert view.translation_key == table.key
