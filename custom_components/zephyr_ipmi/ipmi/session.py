@@ -48,20 +48,32 @@ bytes out, ``IpmiError`` on failure). Known pyghmi defects handled here (see doc
   Close Session (see (i)), so under packet loss the BMC kept each abandoned session until its own timeout and
   could run out of its few session slots. Such a session is marked ``zephyr_abandoned``, and when it is
   forgotten ``_logout`` sends it one Close Session (IPMI 2.0 §22.19) without waiting for the answer.
+* (m) Cost, not a defect: each pyghmi request is handed between threads (a wake-up datagram to its own socket,
+  its I/O thread waking from ``select``, empty ``recvfrom`` calls, an ``Event`` per wait: about 31 system calls
+  and 4.5 context switches per request, half of a poll's CPU), and pyghmi allows one request in flight per
+  session. Each login here gets a socket of its own (``_assignsocket`` below); once the session is established,
+  that socket is taken out of pyghmi's I/O thread and ``CallingThreadTransport`` sends the session's requests and
+  reads their answers in the calling thread, with the keys pyghmi negotiated (``rmcpplus.RmcpPlusCodec``). The
+  source address and port stay those of the login (a BMC may answer only there), pyghmi's session sequence
+  number and rqSeq counters are the ones used, pyghmi's own keepalive is left out (``_Keepalive`` sends them), and
+  retransmission follows pyghmi's timers. A session that cannot be taken over (IPMI 1.5, no integrity) keeps
+  pyghmi's path.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import socket
 import struct
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
+from . import rmcpplus
 from .errors import (
     IpmiAuthError,
     IpmiCompletionCodeError,
@@ -253,6 +265,11 @@ def _install_pyghmi_workarounds() -> None:
 
         def _io_wait(timeout: float, myaddr: Any = None, evq: Any = None) -> None:
             if myaddr is None:
+                # A login whose last answer another thread's event loop handled sleeps until any packet reaches
+                # pyghmi's I/O thread; with established sessions off that thread (cost (m)) that can be the next
+                # keepalive, 25-29 s away. A thread inside a login looks again every ``WAKE_CAP`` s.
+                if getattr(_LOGIN, "deadline", None) is not None:
+                    timeout = min(timeout, WAKE_CAP)
                 original(timeout, myaddr, evq)
                 return
             handlers = pyghmi_session.Session.bmc_handlers.get(myaddr, {})
@@ -312,6 +329,177 @@ def _install_pyghmi_workarounds() -> None:
         pyghmi_session.Session.login = _login
         pyghmi_session.Session._timedout = _timedout
         pyghmi_session.Session._isincommand = _isincommand
+
+        # Cost (m): a login started by ``LanplusSession.open`` gets a socket no other session shares, so that it
+        # can be taken out of pyghmi's I/O thread once the session is established. pyghmi's first socket also
+        # carries its I/O thread's wake-up datagrams: it is never one of these.
+        assign = pyghmi_session.Session._assignsocket
+
+        def _assignsocket(cls: Any, server: Any = None, forbiddensockets: Any = ()) -> Any:
+            if server is not None or getattr(_LOGIN, "deadline", None) is None:
+                return assign(server, forbiddensockets)
+            if not pyghmi_session.iosockets:
+                anchor = assign()
+                cls.socketpool[anchor] -= 1  # left free for any other pyghmi user
+            own = assign(forbiddensockets=list(cls.socketpool))
+            with _DEDICATED_LOCK:
+                _DEDICATED.add(own)
+            return own
+
+        pyghmi_session.Session._assignsocket = classmethod(_assignsocket)
+
+
+_DEDICATED_LOCK = threading.Lock()
+_DEDICATED: set[socket.socket] = set()
+"""Sockets made for one login each (cost (m)); pyghmi's I/O thread reads them until ``_take_over``."""
+#: pyghmi's first retransmission timer (s): 0.5 s plus up to 0.5 s at random; each retry waits 1 s longer.
+INITIAL_TIMEOUT = 0.5
+#: Largest datagram read (bytes): an RMCP+ answer carries at most 255 bytes of IPMI message plus headers.
+MAX_DATAGRAM = 4096
+
+
+class CallingThreadTransport:
+    """The requests of one established RMCP+ session, sent and answered in the calling thread (cost (m)).
+
+    Built by ``_take_over`` from a pyghmi session whose socket is its own. ``request`` sends one IPMI request,
+    retransmits it on pyghmi's timers (the first after ``first_timeout`` s, or 0.5-1 s; each next one 1 s longer,
+    while that stays within ``retransmit_limit`` s) and returns the matching ``rmcpplus.Response``: same response
+    netfn, command and rqSeq, from the BMC's address, with a valid AuthCode. Anything else that arrives is dropped.
+    With no answer, the pyghmi session is marked broken (defect (l) then sends it a Close Session) and
+    ``IpmiConnectionError`` is raised. One request at a time per session (``lock``).
+    """
+
+    def __init__(self, ipmi_session: Any, sock: socket.socket, codec: rmcpplus.RmcpPlusCodec) -> None:
+        """Use ``sock`` (already out of pyghmi's I/O thread) for ``ipmi_session``'s requests."""
+        self._session = ipmi_session
+        self._socket = sock
+        self._codec = codec
+        self._peer = ipmi_session.sockaddr
+        self.lock = threading.Lock()
+        self.answered = 0
+        """Answers received so far."""
+
+    def request(
+        self,
+        netfn: int,
+        command: int,
+        data: bytes,
+        lun: int,
+        *,
+        first_timeout: float | None,
+        retransmit_limit: int,
+    ) -> rmcpplus.Response:
+        """Send one request and wait for its answer; ``IpmiConnectionError`` when none came."""
+        session = self._session
+        with self.lock:
+            rq_seq = session.seqlun
+            step = INITIAL_TIMEOUT + random.random() * 0.5  # noqa: S311 - a retransmission jitter, not a secret
+            wait = first_timeout if first_timeout is not None else step
+            while True:
+                sequence = session.sequencenumber
+                if sequence:  # 0 is the sequence of sessionless messages and stays 0 (as pyghmi does)
+                    session.sequencenumber = sequence + 1
+                self._send(self._codec.request(sequence, rq_seq, netfn, command, data, lun=lun))
+                answer = self._receive(time.monotonic() + wait, netfn + 1, command, rq_seq)
+                if answer is not None:
+                    session.seqlun = (rq_seq + 1) & 0x3F
+                    self.answered += 1
+                    return answer
+                step += 1
+                if step > retransmit_limit:
+                    break
+                wait = step
+        session._mark_broken()
+        raise IpmiConnectionError("the BMC did not answer")
+
+    def send_only(self, netfn: int, command: int, data: bytes) -> None:
+        """Send one request without waiting for its answer (Close Session at logout, as pyghmi sends it)."""
+        session = self._session
+        with self.lock:
+            sequence = session.sequencenumber
+            if sequence:
+                session.sequencenumber = sequence + 1
+            self._send(self._codec.request(sequence, session.seqlun, netfn, command, data))
+            session.seqlun = (session.seqlun + 1) & 0x3F
+
+    def _send(self, packet: bytes) -> None:
+        # A send error is like a lost datagram (pyghmi ignores them too): the retransmission timer goes on.
+        with suppress(OSError):
+            self._socket.sendto(packet, self._peer)
+
+    def _receive(self, deadline: float, netfn: int, command: int, rq_seq: int) -> rmcpplus.Response | None:
+        """Return the answer to (``netfn``, ``command``, ``rq_seq``) arriving before ``deadline`` (monotonic s)."""
+        sock, peer, codec = self._socket, self._peer, self._codec
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                sock.settimeout(left)
+                packet, source = sock.recvfrom(MAX_DATAGRAM)
+            except OSError:  # timeout, or a socket closed under a request
+                return None
+            if source[:2] != peer[:2]:
+                continue
+            answer = codec.response(packet)
+            if answer is not None and answer.netfn == netfn and answer.command == command and answer.rq_seq == rq_seq:
+                return answer
+        return None
+
+    def retire(self) -> None:
+        """Close the socket once the session is logged out; pyghmi forgets it."""
+        from pyghmi.ipmi.private import session as pyghmi_session  # noqa: PLC0415
+
+        pyghmi_session.Session.socketpool.pop(self._socket, None)
+        with _DEDICATED_LOCK:
+            _DEDICATED.discard(self._socket)
+        self._socket.close()
+
+
+def _take_over(ipmi_session: Any) -> CallingThreadTransport | None:
+    """Move an established pyghmi session's requests to the calling thread (cost (m)); None when it cannot be.
+
+    Needs an IPMI 2.0 session with integrity (and AES or no confidentiality), a confirmed BMC address and a socket
+    no other session uses. The socket leaves pyghmi's I/O thread's ``select``; pyghmi's keepalive for the session
+    stops (``_Keepalive`` sends them, on this transport).
+    """
+    from pyghmi.ipmi.private import session as pyghmi_session  # noqa: PLC0415
+
+    existing: CallingThreadTransport | None = getattr(ipmi_session, "zephyr_transport", None)
+    if existing is not None:
+        return existing
+    sock = ipmi_session.socket
+    with _DEDICATED_LOCK:
+        dedicated = sock in _DEDICATED
+    if (
+        not dedicated
+        or ipmi_session.ipmiversion != 2.0
+        or not ipmi_session.integrityalgo
+        or ipmi_session.confalgo not in (0, "aes")
+        or ipmi_session.sessioncontext != "ESTABLISHED"
+        or ipmi_session.k1 is None
+        or ipmi_session.sockaddr is None
+        or ipmi_session.socketpool.get(sock, 0) != 1
+    ):
+        return None
+    try:
+        codec = rmcpplus.RmcpPlusCodec(
+            bmc_session_id=ipmi_session.sessionid,
+            console_session_id=ipmi_session.localsid,
+            integrity_key=bytes(ipmi_session.k1),
+            digest=ipmi_session.currhashlib().name,
+            mac_length=ipmi_session.currhashlen,
+            aes_key=bytes(ipmi_session.aeskey) if ipmi_session.confalgo == "aes" else None,
+        )
+    except ValueError:
+        return None
+    with pyghmi_session.util.protect(pyghmi_session.KEEPALIVE_SESSIONS):
+        pyghmi_session.Session.keepalive_sessions.pop(ipmi_session, None)
+    try:
+        pyghmi_session.iosockets.remove(sock)
+    except ValueError:
+        return None
+    ipmi_session.pktqueue.clear()
+    transport = CallingThreadTransport(ipmi_session, sock, codec)
+    ipmi_session.zephyr_transport = transport
+    return transport
 
 
 def drain_received_queue() -> None:
@@ -500,6 +688,8 @@ class LanplusSession:
         # Defect (h): no re-login inside a request, and give up after about 7 s of retransmissions.
         ipmi_session.logontries = 0
         ipmi_session.maxtimeout = RETRANSMIT_LIMIT
+        if ipmi_session.logged and not ipmi_session.broken:
+            _take_over(ipmi_session)
         _hold(ipmi_session)
         with self._state_lock:
             kept = self._closes == closes
@@ -571,10 +761,25 @@ class LanplusSession:
         if left is not None and left <= 0:
             raise IpmiConnectionError("the BMC did not answer in time")
         ipmi_session = cmd.ipmi_session
-        ipmi_session.maxtimeout = _retransmit_limit(left)
         round_trip = self.round_trip
         first_timeout = min(MAX_FIRST_TIMEOUT, 2 * round_trip + SLOW_ANSWER) if round_trip > SLOW_ANSWER else None
         started = time.monotonic()
+        transport: CallingThreadTransport | None = getattr(ipmi_session, "zephyr_transport", None)
+        if transport is not None:
+            try:
+                answer = transport.request(
+                    netfn,
+                    command,
+                    bytes(data),
+                    lun,
+                    first_timeout=first_timeout,
+                    retransmit_limit=_retransmit_limit(left),
+                )
+            finally:
+                self._last_used = time.monotonic()
+            self._answer_times.append(self._last_used - started)
+            return {"code": answer.code, "data": answer.data}
+        ipmi_session.maxtimeout = _retransmit_limit(left)
         try:
             response: dict[str, Any] = cmd.raw_command(
                 netfn=netfn, command=command, data=data, rslun=lun, timeout=first_timeout
@@ -647,12 +852,24 @@ class LanplusSession:
         A session pyghmi gave up on gets one Close Session datagram, unanswered and not retransmitted (defect (l)):
         a BMC that only lost some datagrams frees the session at once, one that forgot it ignores it.
         """
+        transport: CallingThreadTransport | None = getattr(ipmi_session, "zephyr_transport", None)
         try:
             if ipmi_session.logged and not ipmi_session.broken:
+                if transport is not None:
+                    # The socket is out of pyghmi's I/O thread: Close Session goes out here, unanswered like
+                    # pyghmi's own, and pyghmi's logout only forgets the session.
+                    transport.send_only(0x06, 0x3C, struct.pack("<I", ipmi_session.sessionid))
+                    ipmi_session.logged = 0
                 ipmi_session.logout()
             elif getattr(ipmi_session, "zephyr_abandoned", False):
                 ipmi_session.zephyr_abandoned = False
                 session_id = struct.pack("<I", ipmi_session.sessionid)
-                ipmi_session._send_ipmi_net_payload(netfn=0x06, command=0x3C, data=session_id, retry=False)
+                if transport is not None:
+                    transport.send_only(0x06, 0x3C, session_id)
+                else:
+                    ipmi_session._send_ipmi_net_payload(netfn=0x06, command=0x3C, data=session_id, retry=False)
         except Exception:
             _LOGGER.debug("logout from %s failed", self._host, exc_info=True)
+        finally:
+            if transport is not None:
+                transport.retire()
