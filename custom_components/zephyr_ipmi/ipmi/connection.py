@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from .errors import IpmiClientClosedError, IpmiConnectionError, IpmiWrongBmcError
+from .errors import IpmiClientClosedError, IpmiCompletionCodeError, IpmiConnectionError, IpmiWrongBmcError
 from .identity import check_identity, read_identity
 from .models import BmcIdentity
 from .session import LanplusSession, time_bound
@@ -106,6 +106,13 @@ class BmcConnection:
         if not self.confirmed:
             raise (IpmiClientClosedError if self._closed else IpmiConnectionError)("no session with the BMC")
         return self.session.request(netfn, command, data, lun=lun, generation=generation)
+
+    def request_many(self, requests: list[tuple[int, int, bytes, int]]) -> list[bytes | IpmiCompletionCodeError]:
+        """Send several requests on the confirmed session; see ``LanplusSession.request_many`` and ``request``."""
+        generation = self._confirmed_generation
+        if not self.confirmed:
+            raise (IpmiClientClosedError if self._closed else IpmiConnectionError)("no session with the BMC")
+        return self.session.request_many(requests, generation=generation)
 
     def drop(self) -> None:
         """Forget the confirmed session after a failure (logged out best effort); a newer one is kept."""

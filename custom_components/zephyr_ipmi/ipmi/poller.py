@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from .errors import IpmiCompletionCodeError
 from .models import PowerReading, SdrSensor, SensorReading
@@ -19,9 +19,11 @@ from .protocol import (
     NETFN_DCMI,
     NETFN_SENSOR,
 )
-from .records import Requester
+from .records import BatchRequester, Requester
 from .sdr import SdrDecodeError, decode_sensor_reading, decode_thresholds
 
+#: Get Sensor Reading requests sent together when the requester can have several in flight.
+BATCH = 16
 #: The reading of a sensor the BMC reports absent (CBh) or that could not be read.
 UNAVAILABLE = SensorReading(value=None, status=None, available=False)
 
@@ -35,10 +37,11 @@ def read_sensors(requester: Requester, sensors: Iterable[SdrSensor]) -> tuple[di
     """
     readings: dict[str, SensorReading] = {}
     errors: dict[str, str] = {}
-    for sensor in sensors:
+    for sensor, answer in _sensor_readings(requester, list(sensors)):
         try:
-            data = requester.request(NETFN_SENSOR, CMD_GET_SENSOR_READING, (sensor.number,), lun=sensor.lun)
-            readings[sensor.key] = decode_sensor_reading(sensor, data)
+            if isinstance(answer, IpmiCompletionCodeError):
+                raise answer
+            readings[sensor.key] = decode_sensor_reading(sensor, answer)
         except IpmiCompletionCodeError as err:
             if err.code == CC_NOT_PRESENT:
                 readings[sensor.key] = UNAVAILABLE
@@ -47,6 +50,27 @@ def read_sensors(requester: Requester, sensors: Iterable[SdrSensor]) -> tuple[di
         except SdrDecodeError as err:
             errors[sensor.key] = str(err)
     return readings, errors
+
+
+def _sensor_readings(
+    requester: Requester, sensors: list[SdrSensor]
+) -> Iterator[tuple[SdrSensor, bytes | IpmiCompletionCodeError]]:
+    """Yield each sensor with its Get Sensor Reading answer (data, or the completion code error).
+
+    ``BATCH`` requests at a time when the requester can send several at once (another request, e.g. a fan write,
+    then waits for at most one batch), else one by one.
+    """
+    if isinstance(requester, BatchRequester):
+        for start in range(0, len(sensors), BATCH):
+            chunk = sensors[start : start + BATCH]
+            requests = [(NETFN_SENSOR, CMD_GET_SENSOR_READING, bytes((sensor.number,)), sensor.lun) for sensor in chunk]
+            yield from zip(chunk, requester.request_many(requests), strict=True)
+        return
+    for sensor in sensors:
+        try:
+            yield sensor, requester.request(NETFN_SENSOR, CMD_GET_SENSOR_READING, (sensor.number,), lun=sensor.lun)
+        except IpmiCompletionCodeError as err:
+            yield sensor, err
 
 
 def read_thresholds(requester: Requester, sensor: SdrSensor) -> dict[str, float] | None:

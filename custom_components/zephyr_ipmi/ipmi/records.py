@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from .errors import IpmiCompletionCodeError, IpmiProtocolError
 from .protocol import (
@@ -62,6 +62,18 @@ class Requester(Protocol):
 
     def request(self, netfn: int, command: int, data: bytes | tuple[int, ...] = (), *, lun: int = 0) -> bytes:
         """Send ``command`` of ``netfn`` with ``data`` to ``lun``; return the response data."""
+        ...  # pragma: no cover - protocol
+
+
+@runtime_checkable
+class BatchRequester(Requester, Protocol):
+    """A ``Requester`` that can also send several requests at once (``LanplusSession.request_many``)."""
+
+    def request_many(self, requests: list[tuple[int, int, bytes, int]]) -> list[bytes | IpmiCompletionCodeError]:
+        """Send (netfn, command, data, lun) requests; return each one's data or completion code error, in order.
+
+        Raises ``IpmiConnectionError`` when the BMC does not answer.
+        """
         ...  # pragma: no cover - protocol
 
 
