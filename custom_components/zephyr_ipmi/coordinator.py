@@ -204,6 +204,11 @@ class ZephyrCoordinator(DataUpdateCoordinator[BmcSnapshot]):
         finally:
             self._last_poll = monotonic() - start
             self.polls.append(PollRecord(start=started.isoformat(), duration=round(self._last_poll, 3), result=result))
+        if self.client.closed:
+            # Answers that were already in flight when the entry unloaded: nobody listens any more, and no hook
+            # (alerts, automatic fan control) may act for an entry that is gone.
+            LOGGER.debug("The poll of %s ended after the unload; its readings are not used", self.name)
+            raise asyncio.CancelledError
         self._integrate_power(monotonic(), snapshot.power)
         if self.client.sensor_list_version != self._sensor_list_version:
             # Thresholds read again (after a write through the client): show them with this poll.

@@ -28,6 +28,7 @@ class ScriptedSession:
         self.handlers = handlers
         self.alive = True
         self.requests = 0
+        self.answers = 0
         self.generation = 1
         self.closes = 0
         self.round_trip = 0.001
@@ -60,8 +61,26 @@ class ScriptedSession:
         self.requests += 1
         handler = self.handlers.get((netfn, command))
         if handler is None:
+            self.answers += 1
             raise IpmiCompletionCodeError(netfn, command, 0xC1)
-        return handler(bytes(data))
+        try:
+            answer = handler(bytes(data))
+        except IpmiCompletionCodeError:
+            self.answers += 1
+            raise
+        self.answers += 1
+        return answer
+
+    def request_many(
+        self, requests: list[tuple[int, int, bytes, int]], *, generation: int | None = None
+    ) -> list[bytes | IpmiCompletionCodeError]:
+        results: list[bytes | IpmiCompletionCodeError] = []
+        for netfn, command, data, lun in requests:
+            try:
+                results.append(self.request(netfn, command, data, lun=lun, generation=generation))
+            except IpmiCompletionCodeError as err:
+                results.append(err)
+        return results
 
 
 def _code(code: int) -> Handler:

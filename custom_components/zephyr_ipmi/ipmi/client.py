@@ -20,7 +20,7 @@ from .connection import BmcConnection
 from .errors import IpmiClientClosedError, IpmiConnectionError, IpmiError
 from .identity import read_controller_name
 from .models import BmcIdentity, BmcSnapshot, SdrSensor, SensorReading
-from .poller import UNAVAILABLE, DcmiPower, read_chassis_power, read_sensors, read_thresholds
+from .poller import UNAVAILABLE, DcmiPower, read_all_thresholds, read_chassis_power, read_sensors
 from .protocol import CMD_SET_SENSOR_THRESHOLDS, NETFN_SENSOR
 from .records import SDR_REPOSITORY, RecordWalker
 from .sdr_cache import SDR_CACHE_VERSION, SdrCache, cache_path, repository_stamp, sensors_from_records
@@ -180,13 +180,7 @@ class BmcClient:
 
     def _refresh_thresholds(self, sensors: list[SdrSensor]) -> dict[str, dict[str, float]]:
         """Read the thresholds of ``sensors`` and store those that changed; no poll lock is needed."""
-        read: dict[str, dict[str, float]] = {}
-        for sensor in sensors:
-            if not sensor.is_threshold:
-                continue
-            thresholds = read_thresholds(self._connection, sensor)
-            if thresholds is not None:
-                read[sensor.key] = thresholds
+        read = read_all_thresholds(self._connection, sensors)
         with self._sensors_lock:
             current = self._sensors or ()
             changed = [s for s in current if s.key in read and s.thresholds != read[s.key]]
@@ -239,12 +233,13 @@ class BmcClient:
         ``IpmiConnectionError``.
         """
         session = self._connection.session
-        idle, sent = session.idle, session.requests
+        idle, answered = session.idle, session.answers
         try:
             return read()
         except IpmiConnectionError as err:
             self._connection.drop()
-            if isinstance(err, IpmiClientClosedError) or session.requests - sent > 1 or idle < MIN_KEEPALIVE_IDLE:
+            # An answer since the idle time shows the BMC still knew the session: then this is a real failure.
+            if isinstance(err, IpmiClientClosedError) or session.answers > answered or idle < MIN_KEEPALIVE_IDLE:
                 raise
         session.suspect_expired(idle)
         self._connection.ensure()

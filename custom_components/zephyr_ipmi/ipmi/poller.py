@@ -37,7 +37,7 @@ def read_sensors(requester: Requester, sensors: Iterable[SdrSensor]) -> tuple[di
     """
     readings: dict[str, SensorReading] = {}
     errors: dict[str, str] = {}
-    for sensor, answer in _sensor_readings(requester, list(sensors)):
+    for sensor, answer in _per_sensor(requester, list(sensors), CMD_GET_SENSOR_READING):
         try:
             if isinstance(answer, IpmiCompletionCodeError):
                 raise answer
@@ -52,38 +52,44 @@ def read_sensors(requester: Requester, sensors: Iterable[SdrSensor]) -> tuple[di
     return readings, errors
 
 
-def _sensor_readings(
-    requester: Requester, sensors: list[SdrSensor]
+def _per_sensor(
+    requester: Requester, sensors: list[SdrSensor], command: int
 ) -> Iterator[tuple[SdrSensor, bytes | IpmiCompletionCodeError]]:
-    """Yield each sensor with its Get Sensor Reading answer (data, or the completion code error).
+    """Yield each sensor with the answer to ``command`` (a sensor netfn command taking the sensor number).
 
-    ``BATCH`` requests at a time when the requester can send several at once (another request, e.g. a fan write,
-    then waits for at most one batch), else one by one.
+    The answer is the response data or the completion code error. ``BATCH`` requests at a time when the requester
+    can send several at once (another request, e.g. a fan write, then waits for at most one batch), else one by one.
     """
     if isinstance(requester, BatchRequester):
         for start in range(0, len(sensors), BATCH):
             chunk = sensors[start : start + BATCH]
-            requests = [(NETFN_SENSOR, CMD_GET_SENSOR_READING, bytes((sensor.number,)), sensor.lun) for sensor in chunk]
+            requests = [(NETFN_SENSOR, command, bytes((sensor.number,)), sensor.lun) for sensor in chunk]
             yield from zip(chunk, requester.request_many(requests), strict=True)
         return
     for sensor in sensors:
         try:
-            yield sensor, requester.request(NETFN_SENSOR, CMD_GET_SENSOR_READING, (sensor.number,), lun=sensor.lun)
+            yield sensor, requester.request(NETFN_SENSOR, command, (sensor.number,), lun=sensor.lun)
         except IpmiCompletionCodeError as err:
             yield sensor, err
 
 
-def read_thresholds(requester: Requester, sensor: SdrSensor) -> dict[str, float] | None:
-    """Get Sensor Thresholds (IPMI 2.0 §35.9) of a threshold sensor, in its unit; None when not answered.
+def read_all_thresholds(requester: Requester, sensors: Iterable[SdrSensor]) -> dict[str, dict[str, float]]:
+    """Get Sensor Thresholds (IPMI 2.0 §35.9) of each threshold sensor, in its unit, batched like ``read_sensors``.
 
-    A completion code (e.g. C1h from a BMC that keeps thresholds only in the SDR) or an undecodable answer
-    gives None; a lost connection (``IpmiConnectionError``) is raised.
+    Returns the thresholds by ``SdrSensor.key`` of the sensors that answered. A completion code (e.g. C1h from a BMC
+    that keeps thresholds only in the SDR) or an undecodable answer leaves a sensor out; a lost connection
+    (``IpmiConnectionError``) is raised.
     """
-    try:
-        data = requester.request(NETFN_SENSOR, CMD_GET_SENSOR_THRESHOLDS, (sensor.number,), lun=sensor.lun)
-        return decode_thresholds(sensor, data)
-    except IpmiCompletionCodeError, SdrDecodeError:
-        return None
+    read: dict[str, dict[str, float]] = {}
+    threshold_sensors = [sensor for sensor in sensors if sensor.is_threshold]
+    for sensor, answer in _per_sensor(requester, threshold_sensors, CMD_GET_SENSOR_THRESHOLDS):
+        if isinstance(answer, IpmiCompletionCodeError):
+            continue
+        try:
+            read[sensor.key] = decode_thresholds(sensor, answer)
+        except SdrDecodeError:
+            continue
+    return read
 
 
 def read_chassis_power(requester: Requester) -> bool | None:

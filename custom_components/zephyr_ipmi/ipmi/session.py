@@ -659,6 +659,8 @@ class LanplusSession:
         self._answer_times: deque[float] = deque(maxlen=RTT_SAMPLES)
         self._login_round_trip = 0.0
         self.requests = 0
+        self.answers = 0
+        """Answers received on this BMC's sessions (a completion code counts: the BMC answered)."""
         self.keepalives = 0
         self.keepalive_idle: float | None = None
         """Idle time (s) after which this BMC's sessions get a keepalive, once the BMC was seen to expire one
@@ -845,6 +847,7 @@ class LanplusSession:
                 answers, clean = transport.exchange_many(requests, window=self.window, wait=wait)
                 self._last_used = time.monotonic()
                 self._adapt_window(clean=clean)
+                self.answers += sum(answer is not None for answer in answers)
                 for index, answer in enumerate(answers):
                     if answer is not None:
                         netfn, command = requests[index][:2]
@@ -913,6 +916,7 @@ class LanplusSession:
             finally:
                 self._last_used = time.monotonic()
             self._answer_times.append(self._last_used - started)
+            self.answers += 1
             return {"code": answer.code, "data": answer.data}
         ipmi_session.maxtimeout = _retransmit_limit(left)
         try:
@@ -926,6 +930,7 @@ class LanplusSession:
             self._last_used = time.monotonic()
         if "error" not in response:
             self._answer_times.append(self._last_used - started)
+            self.answers += 1
         return response
 
     def close(self) -> None:
