@@ -4,11 +4,14 @@ Run from the repository root::
 
     .venv/bin/python -m bench.hotpath                    # 20 and 120 sensors, 30 polls each
     .venv/bin/python -m bench.hotpath --sensors 120 --polls 50
+    .venv/bin/python -m bench.hotpath --sensors 120 --latency-ms 100 --slow-polls 3
 
 One simulated BMC per sensor count (``bench.fleet``, its own process). Zephyr: ``BmcClient.poll`` back to back
 in one thread of this process after a warm-up poll (login and SDR); CPU is ``time.process_time`` of the whole
 process (pyghmi's I/O thread included) divided by the polls and by the requests the client counted. The tools:
 one process per poll (``ipmi-sensors`` with a warm SDR cache, ``ipmitool sdr elist``), CPU from ``wait4``.
+Then, per sensor count, a slow BMC (each datagram answered ``--latency-ms`` late): a poll's wall time with the
+shipped window of requests in flight, with the window held at 1, and ``ipmi-sensors``'s.
 Ratios compare within this run (the machine is shared and noisy). Prints JSON (also to ``--out``).
 """
 
@@ -60,9 +63,63 @@ def zephyr_polls(port: int, polls: int, cache: Path) -> dict[str, Any]:
     }
 
 
-def tool_polls(command: list[str], env: dict[str, str], polls: int) -> dict[str, Any]:
-    """Run ``command`` ``polls`` times (after one warm-up run); CPU (s) per run."""
-    run_tool(command, env=env)
+def slow_bmc(fleet: Fleet, folder: Path, latency_ms: float, polls: int, tool_polls_: int) -> dict[str, Any]:
+    """Wall time of a poll of BMC 0 while it answers each datagram ``latency_ms`` ms late, in three arms.
+
+    ``window``: the shipped client (up to ``MAX_WINDOW`` requests in flight); ``one_at_a_time``: the same client
+    with its window held at 1; ``ipmi_sensors``: FreeIPMI's ``ipmi-sensors`` with a warm SDR cache (login
+    included), when installed. The SDR is read before the latency is set.
+    """
+    from custom_components.zephyr_ipmi.ipmi import BmcClient  # noqa: PLC0415
+    from custom_components.zephyr_ipmi.ipmi import session as session_module  # noqa: PLC0415
+
+    bmc = fleet.bmcs[0]
+    result: dict[str, Any] = {"latency_ms": latency_ms}
+    tools = available()
+    cache = folder / "freeipmi-slow"
+    cache.mkdir(exist_ok=True)
+    if tools["ipmi-sensors"]:
+        run_tool(ipmi_sensors_command(bmc, cache), env=freeipmi_env(cache))  # fills its SDR cache
+    for arm, window in (("window", None), ("one_at_a_time", 1)):
+        client = BmcClient("127.0.0.1", bmc.port, USER, PASSWORD, sdr_cache_dir=folder)
+        try:
+            client.poll()
+            fleet.control.set_fault(0, latency_ms=latency_ms)
+            walls = []
+            for _ in range(polls):
+                if window is not None:
+                    session = client._connection.session
+                    session.window, session._window_penalty = window, session_module.WINDOW_PENALTY
+                start = time.perf_counter()
+                client.poll()
+                walls.append(time.perf_counter() - start)
+            result[arm] = {"polls": polls, "wall_s_per_poll": sum(walls) / polls, "window": session_window(client)}
+        finally:
+            fleet.control.clear_faults(0)
+            client.close()
+    if tools["ipmi-sensors"]:
+        fleet.control.set_fault(0, latency_ms=latency_ms)
+        try:
+            result["ipmi_sensors"] = tool_polls(
+                ipmi_sensors_command(bmc, cache), freeipmi_env(cache), tool_polls_, warm_up=False
+            )
+        finally:
+            fleet.control.clear_faults(0)
+    result["ratio_one_at_a_time_to_window"] = (
+        result["one_at_a_time"]["wall_s_per_poll"] / result["window"]["wall_s_per_poll"]
+    )
+    return result
+
+
+def session_window(client: Any) -> int:
+    """The number of requests the client's session keeps in flight now."""
+    return int(client._connection.session.window)
+
+
+def tool_polls(command: list[str], env: dict[str, str], polls: int, *, warm_up: bool = True) -> dict[str, Any]:
+    """Run ``command`` ``polls`` times (after one warm-up run unless ``warm_up`` is False); CPU (s) per run."""
+    if warm_up:
+        run_tool(command, env=env)
     runs = [run_tool(command, env=env) for _ in range(polls)]
     return {
         "polls": polls,
@@ -78,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sensors", default="20,120", help="comma-separated sensors per BMC (default 20,120)")
     parser.add_argument("--polls", type=int, default=30, help="polls per client (default 30)")
     parser.add_argument("--tool-polls", type=int, default=10, help="runs per tool (default 10)")
+    parser.add_argument("--latency-ms", type=float, default=100.0, help="slow BMC's answer delay (default 100 ms)")
+    parser.add_argument("--slow-polls", type=int, default=3, help="polls per arm against the slow BMC (default 3)")
+    parser.add_argument("--no-slow", action="store_true", help="skip the slow BMC arms")
     parser.add_argument("--out", type=Path, help="also write the JSON result here")
     return parser
 
@@ -108,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
                 z_cpu = row["zephyr"]["cpu_s_per_poll"]
                 peers = [name for name in ("ipmi_sensors", "ipmitool") if name in row]
                 row["ratios"] = {f"{name}_cpu": row[name]["cpu_s_per_poll"] / z_cpu for name in peers}
+                if not args.no_slow:
+                    log(f"{sensors} sensors: a BMC answering {args.latency_ms:g} ms late, {args.slow_polls} polls/arm")
+                    row["slow_bmc"] = slow_bmc(fleet, folder, args.latency_ms, args.slow_polls, args.slow_polls)
                 results.append(row)
     text = json.dumps(results, indent=1)
     if args.out:
