@@ -112,6 +112,7 @@ class _FakePyghmiSession:
         self.broken = False
         self.maxtimeout = 0
         self.logouts = 0
+        self.socket = None  # pyghmi's socket of the session (None: none of Zephyr's own)
         self._logout_raises = logout_raises
 
     def logout(self) -> None:

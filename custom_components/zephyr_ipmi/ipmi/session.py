@@ -57,7 +57,9 @@ bytes out, ``IpmiError`` on failure). Known pyghmi defects handled here (see doc
   source address and port stay those of the login (a BMC may answer only there), pyghmi's session sequence
   number and rqSeq counters are the ones used, pyghmi's own keepalive is left out (``_Keepalive`` sends them), and
   retransmission follows pyghmi's timers. A session that cannot be taken over (IPMI 1.5, no integrity) keeps
-  pyghmi's path.
+  pyghmi's path. The socket of every login, failed ones included, is closed once it is done with
+  (``_retire_socket``); a socket whose descriptor ``select`` cannot watch (1024 and up) is never handed to
+  pyghmi's I/O thread (that session shares pyghmi's socket instead).
 """
 
 from __future__ import annotations
@@ -304,6 +306,10 @@ def _install_pyghmi_workarounds() -> None:
             deadline = getattr(_LOGIN, "deadline", None)
             if deadline is not None:
                 self.zephyr_login_deadline = deadline
+                # Cost (m): the sessions this login made, so that ``open`` can close the sockets of those that failed.
+                made: list[Any] | None = getattr(_LOGIN, "sessions", None)
+                if made is not None:
+                    made.append(self)
             login(self)
 
         timedout = pyghmi_session.Session._timedout
@@ -342,9 +348,17 @@ def _install_pyghmi_workarounds() -> None:
             if not pyghmi_session.iosockets:
                 anchor = assign()
                 cls.socketpool[anchor] -= 1  # left free for any other pyghmi user
-            own = assign(forbiddensockets=list(cls.socketpool))
+            own = _dedicated_socket(pyghmi_session)
+            if own is None:
+                # pyghmi's I/O thread waits in ``select``, which refuses a descriptor of ``SELECT_FD_LIMIT`` or more:
+                # one such socket in its list ends that thread, and every later login (to any BMC) then waits
+                # forever. A process with that many files open (Home Assistant allows 2048) shares a socket pyghmi
+                # already has instead; that session keeps pyghmi's path.
+                return assign(server, [*forbiddensockets, *_DEDICATED])
+            cls.socketpool[own] = 1
             with _DEDICATED_LOCK:
                 _DEDICATED.add(own)
+            pyghmi_session.iosockets.append(own)
             return own
 
         pyghmi_session.Session._assignsocket = classmethod(_assignsocket)
@@ -353,6 +367,75 @@ def _install_pyghmi_workarounds() -> None:
 _DEDICATED_LOCK = threading.Lock()
 _DEDICATED: set[socket.socket] = set()
 """Sockets made for one login each (cost (m)); pyghmi's I/O thread reads them until ``_take_over``."""
+_RETIRED: deque[tuple[float, socket.socket]] = deque()
+"""Dedicated sockets out of pyghmi's hands, with the monotonic time from which they may be closed."""
+#: ``select`` (pyghmi's I/O thread) refuses file descriptors from FD_SETSIZE on: 1024 with glibc.
+SELECT_FD_LIMIT = 1024
+#: Seconds a retired socket stays open after leaving pyghmi's I/O thread's list: that thread may still be reading it
+#: (it calls ``setblocking`` and ``getsockname`` on each socket it reads; on a closed one these raise and end it).
+RETIRE_DELAY = 1.0
+
+
+def _dedicated_socket(pyghmi_session: Any) -> socket.socket | None:
+    """Make a new UDP socket for one login as pyghmi makes its own; None when its descriptor is too high for select.
+
+    pyghmi's first socket already decided the address family (IPv6 with IPv4-mapped addresses where the kernel has
+    IPv6). Bound to an ephemeral port on every address, like pyghmi's.
+    """
+    family = socket.AF_INET6 if pyghmi_session.ipv6support else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    if sock.fileno() >= SELECT_FD_LIMIT:
+        sock.close()
+        return None
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    sock.bind(("", 0))
+    return sock
+
+
+def _retire_socket(sock: socket.socket) -> None:
+    """Take a dedicated socket out of pyghmi (I/O thread, socket pool) and close it ``RETIRE_DELAY`` s later.
+
+    Sockets pyghmi shares are left alone. Each call also closes the retired sockets whose delay has passed, as does
+    ``drain_received_queue`` after each poll.
+    """
+    from pyghmi.ipmi.private import session as pyghmi_session  # noqa: PLC0415
+
+    with _DEDICATED_LOCK:
+        if sock in _DEDICATED:
+            _DEDICATED.discard(sock)
+            with suppress(ValueError):
+                pyghmi_session.iosockets.remove(sock)
+            pyghmi_session.Session.socketpool.pop(sock, None)
+            _RETIRED.append((time.monotonic() + RETIRE_DELAY, sock))
+    _close_retired()
+
+
+def _close_retired() -> None:
+    """Close the retired sockets whose ``RETIRE_DELAY`` has passed."""
+    now = time.monotonic()
+    with _DEDICATED_LOCK:
+        while _RETIRED and _RETIRED[0][0] <= now:
+            _RETIRED.popleft()[1].close()
+
+
+def _forget_failed_logins(sessions: list[Any], kept: Any) -> None:
+    """Retire the dedicated sockets of the pyghmi sessions a login made but does not keep (failed logins).
+
+    A failed login (wrong password, no answer, a read-only account's refused Administrator attempt) left its socket
+    open in pyghmi's I/O thread: one file descriptor more per failed login, for as long as the process runs. A
+    session pyghmi has not given up on yet (an exception out of its handshake) is marked broken first, so that no
+    retransmission timer of it runs on the closed socket.
+    """
+    for failed in sessions:
+        if failed is kept:
+            continue
+        if not failed.broken:
+            with suppress(Exception):
+                failed._mark_broken()
+        _retire_socket(failed.socket)
+
+
 #: pyghmi's first retransmission timer (s): 0.5 s plus up to 0.5 s at random; each retry waits 1 s longer.
 INITIAL_TIMEOUT = 0.5
 #: Largest datagram read (bytes): an RMCP+ answer carries at most 255 bytes of IPMI message plus headers.
@@ -395,6 +478,7 @@ class CallingThreadTransport:
         self.lock = threading.Lock()
         self.answered = 0
         """Answers received so far."""
+        self._retired = False
 
     def request(
         self,
@@ -409,6 +493,7 @@ class CallingThreadTransport:
         """Send one request and wait for its answer; ``IpmiConnectionError`` when none came."""
         session = self._session
         with self.lock, _CPU_SLOTS:
+            self._check_open()
             rq_seq = session.seqlun
             step = INITIAL_TIMEOUT + random.random() * 0.5  # noqa: S311 - a retransmission jitter, not a secret
             wait = first_timeout if first_timeout is not None else step
@@ -426,13 +511,26 @@ class CallingThreadTransport:
                 if step > retransmit_limit:
                     break
                 wait = step
-        session._mark_broken()
+            # Under the lock: a logout retiring the socket meanwhile would leave pyghmi's logout (inside
+            # ``_mark_broken``) a socket it no longer counts (KeyError).
+            session._mark_broken()
         raise IpmiConnectionError("the BMC did not answer")
+
+    def _check_open(self) -> None:
+        """Raise ``IpmiConnectionError`` once the session was logged out and its socket retired; hold ``lock``.
+
+        A second holder of a shared pyghmi session (defect (f)) that got it just before the last holder logged out
+        would otherwise send on a closed socket and end in pyghmi's logout with a KeyError.
+        """
+        if self._retired:
+            raise IpmiConnectionError("no session with the BMC")
 
     def send_only(self, netfn: int, command: int, data: bytes) -> None:
         """Send one request without waiting for its answer (Close Session at logout, as pyghmi sends it)."""
         session = self._session
         with self.lock:
+            if self._retired:
+                return
             sequence = session.sequencenumber
             if sequence:
                 session.sequencenumber = sequence + 1
@@ -461,6 +559,7 @@ class CallingThreadTransport:
         answers: list[rmcpplus.Response | None] = [None] * len(requests)
         clean = True
         with self.lock, _CPU_SLOTS:
+            self._check_open()
             next_seq = session.seqlun
             waiting: dict[int, tuple[int, float]] = {}  # rqSeq -> (index, deadline)
             expected: dict[int, tuple[int, int]] = {}  # rqSeq -> (response netfn, command)
@@ -531,13 +630,10 @@ class CallingThreadTransport:
         return None
 
     def retire(self) -> None:
-        """Close the socket once the session is logged out; pyghmi forgets it."""
-        from pyghmi.ipmi.private import session as pyghmi_session  # noqa: PLC0415
-
-        pyghmi_session.Session.socketpool.pop(self._socket, None)
-        with _DEDICATED_LOCK:
-            _DEDICATED.discard(self._socket)
-        self._socket.close()
+        """Close the socket once the session is logged out (see ``_retire_socket``); later requests are refused."""
+        with self.lock:
+            self._retired = True
+        _retire_socket(self._socket)
 
 
 def _take_over(ipmi_session: Any) -> CallingThreadTransport | None:
@@ -600,6 +696,7 @@ def drain_received_queue() -> None:
     with _LOGINS_LOCK:
         if not _logins_running:
             pyghmi_session.sessionqueue.clear()
+    _close_retired()
 
 
 def _login_started() -> None:
@@ -754,6 +851,9 @@ class LanplusSession:
             raise IpmiConnectionError("the BMC did not answer in time")
         started = time.monotonic()
         _LOGIN.deadline = started + min(LOGIN_TIMEOUT, LOGIN_TIMEOUT if left is None else left)
+        made: list[Any] = []
+        _LOGIN.sessions = made
+        command: Any = None
         _login_started()
         try:
             try:
@@ -777,7 +877,9 @@ class LanplusSession:
             raise translate_error(err) from None
         finally:
             _LOGIN.deadline = None
+            _LOGIN.sessions = None
             _login_ended()
+            _forget_failed_logins(made, None if command is None else command.ipmi_session)
         self._login_round_trip = min(MAX_FIRST_TIMEOUT, (time.monotonic() - started) / LOGIN_ROUND_TRIPS)
         if (expired_after := self._expired_after) is not None:
             self._expired_after = None
@@ -1028,3 +1130,5 @@ class LanplusSession:
         finally:
             if transport is not None:
                 transport.retire()
+            else:
+                _retire_socket(ipmi_session.socket)  # a dedicated socket pyghmi kept using (no-op for shared ones)
