@@ -36,6 +36,13 @@ def _open_sockets() -> int:
     return count
 
 
+def _settled_sockets() -> int:
+    """Sockets open once the sockets retired so far are closed (``RETIRE_DELAY`` is 0.05 s in these tests)."""
+    time.sleep(0.1)
+    session_module.drain_received_queue()
+    return _open_sockets()
+
+
 def _run_child(script: str) -> dict[str, object]:
     """Run ``script`` in a fresh interpreter (its own pyghmi) and return the JSON object it printed last."""
     completed = subprocess.run(
@@ -58,12 +65,12 @@ def test_failed_and_read_only_logins_leave_no_socket_open(
     """Each login has a socket of its own; a failed login (wrong password, or the Administrator attempt a read-only
     account is refused before its User login) kept its socket open for good: one more per failed login, until the
     process ran out of descriptors."""
-    monkeypatch.setattr(session_module, "RETIRE_DELAY", 0.0, raising=False)
+    monkeypatch.setattr(session_module, "RETIRE_DELAY", 0.05, raising=False)
     sim = bmc_sim_factory("supermicro-x11", users={"admin": "admin", "viewer": ("view-only", 2), "guess": "right"})
     warm = LanplusSession("127.0.0.1", sim.port, "admin", "admin")
     warm.open()
     warm.close()
-    before = _open_sockets()
+    before = _settled_sockets()
 
     for _ in range(4):
         wrong = LanplusSession("127.0.0.1", sim.port, "guess", "wrong")
@@ -82,7 +89,7 @@ def test_failed_and_read_only_logins_leave_no_socket_open(
         finally:
             viewer.close()
 
-    assert _open_sockets() == before
+    assert _settled_sockets() == before
     admin = LanplusSession("127.0.0.1", sim.port, "admin", "admin")
     admin.open()
     try:
@@ -93,12 +100,12 @@ def test_failed_and_read_only_logins_leave_no_socket_open(
 
 _HANDSHAKE_SCRIPT = textwrap.dedent(
     """
-    import json, os, threading
+    import json, os, threading, time
     from bmcsim import Simulator
     from custom_components.zephyr_ipmi.ipmi import session as session_module
     from custom_components.zephyr_ipmi.ipmi.session import LanplusSession
 
-    session_module.RETIRE_DELAY = 0.0
+    session_module.RETIRE_DELAY = 0.05
 
     def sockets():
         return sum(os.readlink(f"/proc/self/fd/{fd}").startswith("socket:") for fd in os.listdir("/proc/self/fd")
@@ -122,9 +129,13 @@ _HANDSHAKE_SCRIPT = textwrap.dedent(
     results = {}
     with Simulator("supermicro-x11", users={"admin": "admin"}, speed=0) as sim:
         in_thread(sim.port, "admin", results, "first")
+        time.sleep(0.1)
+        session_module.drain_received_queue()
         before = sockets()
         in_thread(sim.port, "u" * 300, results, "refused")
         in_thread(sim.port, "u" * 300, results, "refused again")
+        time.sleep(0.1)
+        session_module.drain_received_queue()  # closes the sockets retired RETIRE_DELAY s ago
         results["sockets left open"] = sockets() - before
         in_thread(sim.port, "admin", results, "after")
     print(json.dumps(results))
@@ -152,12 +163,12 @@ def test_a_login_whose_new_socket_select_cannot_watch_shares_pyghmis_socket(
 ) -> None:
     """A socket select cannot watch is never handed to pyghmi's I/O thread: the login uses the socket pyghmi already
     has, reads work on pyghmi's path, and logging out leaves that shared socket open for the next login."""
-    monkeypatch.setattr(session_module, "RETIRE_DELAY", 0.0, raising=False)
+    monkeypatch.setattr(session_module, "RETIRE_DELAY", 0.05, raising=False)
     sim = bmc_sim_factory("supermicro-x11")
     warm = LanplusSession("127.0.0.1", sim.port, "admin", "admin")
     warm.open()
     warm.close()
-    before = _open_sockets()
+    before = _settled_sockets()
     monkeypatch.setattr(session_module, "SELECT_FD_LIMIT", 0, raising=False)
 
     for _ in range(2):
@@ -172,7 +183,7 @@ def test_a_login_whose_new_socket_select_cannot_watch_shares_pyghmis_socket(
             ]
         finally:
             shared.close()
-        assert _open_sockets() == before
+        assert _settled_sockets() == before
 
 
 _MANY_FILES_SCRIPT = textwrap.dedent(
