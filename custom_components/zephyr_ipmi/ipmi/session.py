@@ -479,6 +479,8 @@ class CallingThreadTransport:
         self.answered = 0
         """Answers received so far."""
         self._retired = False
+        self.retransmissions = 0
+        """Requests sent again by ``request`` because their answer did not come in time."""
 
     def request(
         self,
@@ -511,6 +513,7 @@ class CallingThreadTransport:
                 if step > retransmit_limit:
                     break
                 wait = step
+                self.retransmissions += 1
             # Under the lock: a logout retiring the socket meanwhile would leave pyghmi's logout (inside
             # ``_mark_broken``) a socket it no longer counts (KeyError).
             session._mark_broken()
@@ -943,7 +946,9 @@ class LanplusSession:
         BMC 100 ms away answers a poll of 120 sensors in a fraction of the time one request at a time takes; a BMC
         that lets one go unanswered or answers busy gets them one at a time again (``window`` 1 for
         ``WINDOW_PENALTY`` batches). Whatever the window did not get answered is sent one at a time with
-        retransmission. Raises ``IpmiConnectionError`` when the session is lost (or, with ``generation``, changed).
+        retransmission. A batch sent one at a time on such a session counts towards ``WINDOW_PENALTY`` when it needed no
+        retransmission and got no busy answer. Raises ``IpmiConnectionError`` when the session is lost (or, with
+        ``generation``, changed).
         """
         with self._lock:
             with self._state_lock:
@@ -955,7 +960,10 @@ class LanplusSession:
             transport: CallingThreadTransport | None = (
                 None if cmd is None else getattr(cmd.ipmi_session, "zephyr_transport", None)
             )
-            if transport is not None and self.window > 1 and len(requests) > 1 and self.alive:
+            batch = transport is not None and len(requests) > 1 and self.alive
+            one_at_a_time = batch and self.window == 1
+            retransmissions = 0 if transport is None else transport.retransmissions
+            if transport is not None and batch and not one_at_a_time:
                 left = _time_left()
                 if left is not None and left <= 0:
                     raise IpmiConnectionError("the BMC did not answer in time")
@@ -975,6 +983,11 @@ class LanplusSession:
                 if result is None:
                     netfn, command, data, lun = requests[index]
                     results[index] = _outcome(netfn, command, self._raw(cmd, netfn, command, tuple(data), lun))
+            if transport is not None and one_at_a_time:
+                busy = any(
+                    isinstance(result, IpmiCompletionCodeError) and result.code in BUSY_CODES for result in results
+                )
+                self._adapt_window(clean=not busy and transport.retransmissions == retransmissions)
         return [result for result in results if result is not None]
 
     def _adapt_window(self, *, clean: bool) -> None:
