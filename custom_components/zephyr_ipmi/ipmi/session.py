@@ -72,7 +72,7 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -440,6 +440,8 @@ def _forget_failed_logins(sessions: list[Any], kept: Any) -> None:
 INITIAL_TIMEOUT = 0.5
 #: Largest datagram read (bytes): an RMCP+ answer carries at most 255 bytes of IPMI message plus headers.
 MAX_DATAGRAM = 4096
+#: Times a rqSeq that went unanswered or was sent twice is skipped when it comes round again (pyghmi: 16).
+TABOO_ROUNDS = 2
 #: Threads that may build, send, receive and check calling-thread requests at once; the others wait, and a thread
 #: waiting for an answer gives its slot up. Fifty executor threads polling at once otherwise compete with Home
 #: Assistant's event loop for the interpreter lock (loop lag p99 of 50-130 ms when 50 BMCs are polled together).
@@ -479,6 +481,8 @@ class CallingThreadTransport:
         self.answered = 0
         """Answers received so far."""
         self._retired = False
+        self._taboo: dict[int, int] = {}
+        """rqSeq -> times it is still to be skipped (``_next_rq_seq``)."""
         self.retransmissions = 0
         """Requests sent again by ``request`` because their answer did not come in time."""
 
@@ -496,7 +500,7 @@ class CallingThreadTransport:
         session = self._session
         with self.lock, _CPU_SLOTS:
             self._check_open()
-            rq_seq = session.seqlun
+            rq_seq = self._next_rq_seq(session.seqlun, ())
             step = INITIAL_TIMEOUT + random.random() * 0.5  # noqa: S311 - a retransmission jitter, not a secret
             wait = first_timeout if first_timeout is not None else step
             while True:
@@ -509,6 +513,9 @@ class CallingThreadTransport:
                     session.seqlun = (rq_seq + 1) & 0x3F
                     self.answered += 1
                     return answer
+                # The request goes out again with the same rqSeq, so an answer to either copy counts; a late one
+                # must not be taken for another request's answer once the rqSeq comes round again.
+                self._taboo[rq_seq] = TABOO_ROUNDS
                 step += 1
                 if step > retransmit_limit:
                     break
@@ -518,6 +525,26 @@ class CallingThreadTransport:
             # ``_mark_broken``) a socket it no longer counts (KeyError).
             session._mark_broken()
         raise IpmiConnectionError("the BMC did not answer")
+
+    def _next_rq_seq(self, start: int, in_flight: Container[int]) -> int:
+        """Return the first rqSeq from ``start`` on that is neither in flight nor taboo, skipping at most 7.
+
+        A rqSeq whose request went unanswered or was sent twice stays taboo for ``TABOO_ROUNDS`` times it comes
+        round (64 requests each), as pyghmi keeps it: a Get Sensor Reading answer does not name its sensor, so a
+        very late answer could otherwise be taken for the reading of the request that reuses its rqSeq. IPMI
+        requesters may skip sequence numbers; pyghmi skips at most 7.
+        """
+        rq_seq = start & 0x3F
+        for _ in range(7):
+            rounds = self._taboo.get(rq_seq, 0)
+            if not rounds and rq_seq not in in_flight:
+                break
+            if rounds > 1:
+                self._taboo[rq_seq] = rounds - 1
+            elif rounds:
+                del self._taboo[rq_seq]
+            rq_seq = (rq_seq + 1) & 0x3F
+        return rq_seq
 
     def _check_open(self) -> None:
         """Raise ``IpmiConnectionError`` once the session was logged out and its socket retired; hold ``lock``.
@@ -577,7 +604,8 @@ class CallingThreadTransport:
                 sequence = session.sequencenumber
                 if sequence:
                     session.sequencenumber = sequence + 1
-                rq_seq, next_seq = next_seq, (next_seq + 1) & 0x3F
+                rq_seq = self._next_rq_seq(next_seq, waiting)
+                next_seq = (rq_seq + 1) & 0x3F
                 waiting[rq_seq] = (index, time.monotonic() + wait)
                 expected[rq_seq] = (netfn + 1, command)
                 self._send(self._codec.request(sequence, rq_seq, netfn, command, data, lun=lun))
@@ -591,6 +619,7 @@ class CallingThreadTransport:
                     expired = [rq for rq, (_, deadline) in waiting.items() if deadline <= time.monotonic()]
                     for rq_seq in expired or [min(waiting, key=lambda rq: waiting[rq][1])]:
                         del waiting[rq_seq], expected[rq_seq]
+                        self._taboo[rq_seq] = TABOO_ROUNDS  # its answer may still come, late
                     continue
                 index, _deadline = waiting.pop(answer.rq_seq)
                 del expected[answer.rq_seq]
