@@ -631,3 +631,55 @@ def test_an_established_session_is_taken_over_once(established: _EstablishedSess
     assert established.socket not in pyghmi_session.iosockets
     assert established.pktqueue == []
     assert session_module._take_over(established) is transport
+
+
+# -- closing a retired socket safely --------------------------------------------------------------------------------
+
+
+def test_a_retired_socket_is_not_closed_while_pyghmis_io_thread_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A socket that left pyghmi is closed ``RETIRE_DELAY`` s later, but never while pyghmi's I/O thread reads.
+
+    That thread calls ``setblocking`` and ``getsockname`` on each socket it reads, outside its error handling: a
+    socket closed under it ends the thread, and with it every later login of the process. A thread held up for longer
+    than the delay (a busy machine) must not lose that race. The test holds the I/O thread inside its read of the
+    socket while the delay passes and the retired sockets are closed.
+    """
+    monkeypatch.setattr(session_module, "RETIRE_DELAY", 0.05)
+    session_module._install_pyghmi_workarounds()
+    reading, go_on = threading.Event(), threading.Event()
+    closed_under_read: list[bool] = []
+    original = pyghmi_session._io_recvfrom
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+
+    def held_read(mysocket: Any, size: int) -> Any:
+        if mysocket is not sock or reading.is_set():
+            return original(mysocket, size)
+        reading.set()
+        go_on.wait(10)
+        closed_under_read.append(sock.fileno() == -1)
+        return None if closed_under_read[-1] else original(mysocket, size)  # (pyghmi's own read would end the thread)
+
+    monkeypatch.setattr(pyghmi_session, "_io_recvfrom", held_read)
+    with session_module._DEDICATED_LOCK:
+        session_module._DEDICATED.add(sock)
+    pyghmi_session.Session.socketpool[sock] = 1
+    pyghmi_session.iosockets.append(sock)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as poke:
+            poke.sendto(b"wake", sock.getsockname())
+        # Wake the I/O thread from its wait on the sockets it had (as pyghmi does: a datagram to its first socket).
+        first = pyghmi_session.iosockets[0]
+        first.sendto(b"\x01", (pyghmi_session.myself, first.getsockname()[1]))
+        assert reading.wait(10)  # the I/O thread is inside its read of the socket
+        session_module._retire_socket(sock)
+        assert sock not in pyghmi_session.iosockets
+        time.sleep(0.1)  # past the delay
+        session_module.drain_received_queue()  # closes the retired sockets whose delay passed (after each poll)
+        assert sock.fileno() != -1
+    finally:
+        go_on.set()
+        session_module._retire_socket(sock)  # in case the test failed before
+    assert _closed(sock)
+    assert closed_under_read == [False]
+    assert pyghmi_session.iothread.is_alive()

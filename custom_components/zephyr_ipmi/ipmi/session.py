@@ -363,6 +363,16 @@ def _install_pyghmi_workarounds() -> None:
 
         pyghmi_session.Session._assignsocket = classmethod(_assignsocket)
 
+        # Cost (m): a retired socket is closed only while pyghmi's I/O thread is not reading its sockets (see
+        # ``_close_retired``); ``RETIRE_DELAY`` alone loses that race to a thread held up for longer.
+        graball = pyghmi_session._io_graball
+
+        def _io_graball(mysockets: Any, iowaiters: Any) -> Any:
+            with _IO_LOCK:
+                return graball(mysockets, iowaiters)
+
+        pyghmi_session._io_graball = _io_graball
+
 
 _DEDICATED_LOCK = threading.Lock()
 _DEDICATED: set[socket.socket] = set()
@@ -374,6 +384,8 @@ SELECT_FD_LIMIT = 1024
 #: Seconds a retired socket stays open after leaving pyghmi's I/O thread's list: that thread may still be reading it
 #: (it calls ``setblocking`` and ``getsockname`` on each socket it reads; on a closed one these raise and end it).
 RETIRE_DELAY = 1.0
+_IO_LOCK = threading.Lock()
+"""Held by pyghmi's I/O thread while it reads its sockets; retired sockets are closed only under it."""
 
 
 def _dedicated_socket(pyghmi_session: Any) -> socket.socket | None:
@@ -412,11 +424,20 @@ def _retire_socket(sock: socket.socket) -> None:
 
 
 def _close_retired() -> None:
-    """Close the retired sockets whose ``RETIRE_DELAY`` has passed."""
+    """Close the retired sockets whose ``RETIRE_DELAY`` has passed, unless pyghmi's I/O thread is reading its sockets.
+
+    That thread may have taken a retired socket from its list just before it left, and be held up in its read for
+    longer than the delay on a busy machine; the sockets are then closed at a later call (the next poll's end).
+    """
     now = time.monotonic()
-    with _DEDICATED_LOCK:
-        while _RETIRED and _RETIRED[0][0] <= now:
-            _RETIRED.popleft()[1].close()
+    if not _IO_LOCK.acquire(blocking=False):
+        return
+    try:
+        with _DEDICATED_LOCK:
+            while _RETIRED and _RETIRED[0][0] <= now:
+                _RETIRED.popleft()[1].close()
+    finally:
+        _IO_LOCK.release()
 
 
 def _forget_failed_logins(sessions: list[Any], kept: Any) -> None:
