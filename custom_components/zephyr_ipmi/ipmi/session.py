@@ -525,10 +525,7 @@ class CallingThreadTransport:
             step = INITIAL_TIMEOUT + random.random() * 0.5  # noqa: S311 - a retransmission jitter, not a secret
             wait = first_timeout if first_timeout is not None else step
             while True:
-                sequence = session.sequencenumber
-                if sequence:  # 0 is the sequence of sessionless messages and stays 0 (as pyghmi does)
-                    session.sequencenumber = sequence + 1
-                self._send(self._codec.request(sequence, rq_seq, netfn, command, data, lun=lun))
+                self._send(rq_seq, netfn, command, data, lun)
                 answer = self._receive(time.monotonic() + wait, {rq_seq: (netfn + 1, command)})
                 if answer is not None:
                     session.seqlun = (rq_seq + 1) & 0x3F
@@ -582,13 +579,16 @@ class CallingThreadTransport:
         with self.lock:
             if self._retired:
                 return
-            sequence = session.sequencenumber
-            if sequence:
-                session.sequencenumber = sequence + 1
-            self._send(self._codec.request(sequence, session.seqlun, netfn, command, data))
+            self._send(session.seqlun, netfn, command, data, 0)
             session.seqlun = (session.seqlun + 1) & 0x3F
 
-    def _send(self, packet: bytes) -> None:
+    def _send(self, rq_seq: int, netfn: int, command: int, data: bytes, lun: int) -> None:
+        """Send one request with the session's next sequence number; hold ``lock``."""
+        session = self._session
+        sequence = session.sequencenumber
+        if sequence:  # 0 is the sequence of sessionless messages and stays 0 (as pyghmi does)
+            session.sequencenumber = sequence + 1
+        packet = self._codec.request(sequence, rq_seq, netfn, command, data, lun=lun)
         # A send error is like a lost datagram (pyghmi ignores them too): the retransmission timer goes on.
         with suppress(OSError):
             self._socket.sendto(packet, self._peer)
@@ -622,14 +622,11 @@ class CallingThreadTransport:
                 if index is None:
                     return
                 netfn, command, data, lun = requests[index]
-                sequence = session.sequencenumber
-                if sequence:
-                    session.sequencenumber = sequence + 1
                 rq_seq = self._next_rq_seq(next_seq, waiting)
                 next_seq = (rq_seq + 1) & 0x3F
                 waiting[rq_seq] = (index, time.monotonic() + wait)
                 expected[rq_seq] = (netfn + 1, command)
-                self._send(self._codec.request(sequence, rq_seq, netfn, command, data, lun=lun))
+                self._send(rq_seq, netfn, command, data, lun)
 
             for _ in range(min(window, len(requests), 63)):
                 send_next()
