@@ -123,3 +123,26 @@ def test_dcmi_is_decided_at_setup_or_after_repeated_refusals(bmc_sim_factory: Fa
         assert client.poll().power is None
     finally:
         client.close()
+
+
+def test_a_malformed_threshold_answer_keeps_the_sdrs_thresholds_of_that_sensor_only(
+    bmc_sim_factory: Factory,
+) -> None:
+    """Get Sensor Thresholds answered 00h with no data (cannot be decoded): that sensor keeps its SDR thresholds."""
+    sim = bmc_sim_factory("supermicro-x11")
+    client = _client(sim)
+    try:
+        sensors = client.sensors()
+        cpu = next(s for s in sensors if s.name == "CPU Temp")
+        fan = next(s for s in sensors if s.name == "FAN1")
+        sim.control.set_threshold("FAN1", "lnr", 100)
+        sim.control.set_threshold("CPU Temp", "ucr", 70)
+        sim.control.set_completion_code(0x04, 0x27, 0x00, data_prefix=bytes([cpu.number]))
+        read = client.refresh_thresholds()
+        assert cpu.key not in read
+        assert read[fan.key]["lnr"] == 100.0
+        shown = {s.key: s for s in client.sensor_list}
+        assert shown[cpu.key].thresholds == cpu.thresholds
+        assert shown[fan.key].thresholds["lnr"] == 100.0
+    finally:
+        client.close()

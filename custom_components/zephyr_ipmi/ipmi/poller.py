@@ -28,7 +28,9 @@ BATCH = 16
 UNAVAILABLE = SensorReading(value=None, status=None, available=False)
 
 
-def read_sensors(requester: Requester, sensors: Iterable[SdrSensor]) -> tuple[dict[str, SensorReading], dict[str, str]]:
+def read_sensors(
+    requester: BatchRequester, sensors: Iterable[SdrSensor]
+) -> tuple[dict[str, SensorReading], dict[str, str]]:
     """One Get Sensor Reading (IPMI 2.0 §35.14) per sensor; a failing sensor costs only itself.
 
     Returns (readings by ``SdrSensor.key``, errors by key). A sensor answered CBh ("not present")
@@ -53,27 +55,20 @@ def read_sensors(requester: Requester, sensors: Iterable[SdrSensor]) -> tuple[di
 
 
 def _per_sensor(
-    requester: Requester, sensors: list[SdrSensor], command: int
+    requester: BatchRequester, sensors: list[SdrSensor], command: int
 ) -> Iterator[tuple[SdrSensor, bytes | IpmiCompletionCodeError]]:
     """Yield each sensor with the answer to ``command`` (a sensor netfn command taking the sensor number).
 
-    The answer is the response data or the completion code error. ``BATCH`` requests at a time when the requester
-    can send several at once (another request, e.g. a fan write, then waits for at most one batch), else one by one.
+    The answer is the response data or the completion code error. ``BATCH`` requests at a time (another request,
+    e.g. a fan write, then waits for at most one batch).
     """
-    if isinstance(requester, BatchRequester):
-        for start in range(0, len(sensors), BATCH):
-            chunk = sensors[start : start + BATCH]
-            requests = [(NETFN_SENSOR, command, bytes((sensor.number,)), sensor.lun) for sensor in chunk]
-            yield from zip(chunk, requester.request_many(requests), strict=True)
-        return
-    for sensor in sensors:
-        try:
-            yield sensor, requester.request(NETFN_SENSOR, command, (sensor.number,), lun=sensor.lun)
-        except IpmiCompletionCodeError as err:
-            yield sensor, err
+    for start in range(0, len(sensors), BATCH):
+        chunk = sensors[start : start + BATCH]
+        requests = [(NETFN_SENSOR, command, bytes((sensor.number,)), sensor.lun) for sensor in chunk]
+        yield from zip(chunk, requester.request_many(requests), strict=True)
 
 
-def read_all_thresholds(requester: Requester, sensors: Iterable[SdrSensor]) -> dict[str, dict[str, float]]:
+def read_all_thresholds(requester: BatchRequester, sensors: Iterable[SdrSensor]) -> dict[str, dict[str, float]]:
     """Get Sensor Thresholds (IPMI 2.0 §35.9) of each threshold sensor, in its unit, batched like ``read_sensors``.
 
     Returns the thresholds by ``SdrSensor.key`` of the sensors that answered. A completion code (e.g. C1h from a BMC
