@@ -11,7 +11,8 @@ in one thread of this process after a warm-up poll (login and SDR); CPU is ``tim
 process (pyghmi's I/O thread included) divided by the polls and by the requests the client counted. The tools:
 one process per poll (``ipmi-sensors`` with a warm SDR cache, ``ipmitool sdr elist``), CPU from ``wait4``.
 Then, per sensor count, a slow BMC (each datagram answered ``--latency-ms`` late): a poll's wall time with the
-shipped window of requests in flight, with the window held at 1, and ``ipmi-sensors``'s.
+shipped window of requests in flight, with the window held at 1, and ``ipmi-sensors``'s; and a lossy BMC
+(``--loss-pct``): the wall time of one request (the path of a fan write) sent during a poll and alone.
 Ratios compare within this run (the machine is shared and noisy). Prints JSON (also to ``--out``).
 """
 
@@ -111,6 +112,63 @@ def slow_bmc(fleet: Fleet, folder: Path, latency_ms: float, polls: int, tool_pol
     return result
 
 
+def single_request_during_poll(fleet: Fleet, folder: Path, loss_pct: float, samples: int) -> dict[str, Any]:
+    """Wall time (s) of one request (Get Device ID, a fan write's path) while BMC 0 loses ``loss_pct`` % of datagrams.
+
+    ``during_poll``: sent at a random moment of a poll under way in another thread (the poll's batch lets it go
+    between two of its requests); ``alone``: nothing else under way. Median and max of ``samples`` each.
+    """
+    import contextlib  # noqa: PLC0415
+    import random  # noqa: PLC0415
+    import statistics  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    from custom_components.zephyr_ipmi.ipmi import BmcClient, IpmiError  # noqa: PLC0415
+
+    bmc = fleet.bmcs[0]
+    client = BmcClient("127.0.0.1", bmc.port, USER, PASSWORD, sdr_cache_dir=folder)
+    times: dict[str, list[float]] = {"alone": [], "during_poll": []}
+    failures = 0
+    rng = random.Random(13)  # noqa: S311 - when to send, not a secret
+
+    def poll() -> None:
+        with contextlib.suppress(IpmiError):
+            client.poll()
+
+    def one() -> float | None:
+        start = time.perf_counter()
+        try:
+            client.request(0x06, 0x01)
+        except IpmiError:
+            return None
+        return time.perf_counter() - start
+
+    try:
+        client.poll()
+        fleet.control.set_fault(0, loss_pct=loss_pct)
+        for _ in range(samples):
+            for arm in ("alone", "during_poll"):
+                poller = threading.Thread(target=poll) if arm == "during_poll" else None
+                if poller is not None:
+                    poller.start()
+                    time.sleep(rng.uniform(0.05, 0.5))
+                took = one()
+                if poller is not None:
+                    poller.join()
+                if took is None:
+                    failures += 1
+                else:
+                    times[arm].append(took)
+    finally:
+        fleet.control.clear_faults(0)
+        client.close()
+    result: dict[str, Any] = {"loss_pct": loss_pct, "samples": samples, "failures": failures}
+    for arm, values in times.items():
+        if values:
+            result[arm] = {"median_s": statistics.median(values), "max_s": max(values)}
+    return result
+
+
 def session_window(client: Any) -> int:
     """The number of requests the client's session keeps in flight now."""
     return int(client._connection.session.window)
@@ -137,7 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tool-polls", type=int, default=10, help="runs per tool (default 10)")
     parser.add_argument("--latency-ms", type=float, default=100.0, help="slow BMC's answer delay (default 100 ms)")
     parser.add_argument("--slow-polls", type=int, default=3, help="polls per arm against the slow BMC (default 3)")
-    parser.add_argument("--no-slow", action="store_true", help="skip the slow BMC arms")
+    parser.add_argument("--no-slow", action="store_true", help="skip the slow and lossy BMC arms")
+    parser.add_argument("--loss-pct", type=float, default=30.0, help="lossy BMC's datagram loss (default 30 %%)")
+    parser.add_argument("--write-samples", type=int, default=10, help="single requests per arm, lossy BMC (10)")
     parser.add_argument("--out", type=Path, help="also write the JSON result here")
     return parser
 
@@ -171,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.no_slow:
                     log(f"{sensors} sensors: a BMC answering {args.latency_ms:g} ms late, {args.slow_polls} polls/arm")
                     row["slow_bmc"] = slow_bmc(fleet, folder, args.latency_ms, args.slow_polls, args.slow_polls)
+                    if args.write_samples:
+                        log(f"{sensors} sensors: one request during a poll, {args.loss_pct:g} % loss")
+                        row["single_request_lossy"] = single_request_during_poll(
+                            fleet, folder, args.loss_pct, args.write_samples
+                        )
                 results.append(row)
     text = json.dumps(results, indent=1)
     if args.out:

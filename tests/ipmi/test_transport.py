@@ -381,6 +381,45 @@ def test_the_window_opens_again_after_32_batches_one_at_a_time(bmc_sim_factory: 
         client.close()
 
 
+def test_a_single_request_waits_for_the_request_on_the_wire_not_for_the_rest_of_a_batch(
+    bmc_sim_factory: Factory,
+) -> None:
+    """A fan write or hand-back (one request) sent while a poll's batch goes one at a time to a slow BMC.
+
+    It goes out after the reading on the wire, not after the batch's other readings; the batch then goes on and
+    every reading is answered.
+    """
+    sim = bmc_sim_factory("supermicro-4zone")
+    client = _client(sim)
+    try:
+        client.poll()
+        sensors = client.sensors()[:16]
+        sim.control.set_completion_code(*SENSOR_READING, 0xC0, data_prefix=bytes((sensors[1].number,)), count=1)
+        client._connection.request_many(_readings(sensors))
+        assert _session(client).window == 1  # the next batch goes one request at a time
+        sim.control.set_fault(latency_ms=150)
+        since = sim.control.last_seq()
+        with ThreadPoolExecutor(1) as pool:
+            batch = pool.submit(client._connection.request_many, _readings(sensors))
+            for _ in range(200):  # bounded: 16 readings take about 2.4 s
+                seen = len(sim.control.request_log(since=since, netfn=SENSOR_READING[0], cmd=SENSOR_READING[1]))
+                if seen >= 2:
+                    break
+                time.sleep(0.02)
+            assert 2 <= seen < len(sensors)
+            assert client.request(0x06, 0x01)  # Get Device ID, in the place of a write
+            answers = batch.result(timeout=30)
+        assert all(isinstance(answer, bytes) for answer in answers)
+        log = sim.control.request_log(since=since)
+        single = next(index for index, record in enumerate(log) if (record.netfn, record.cmd) == (0x06, 0x01))
+        before = [record for record in log[:single] if (record.netfn, record.cmd) == SENSOR_READING]
+        assert len(before) <= seen + 1  # the reading on the wire when it asked, at most
+        after = [record for record in log[single:] if (record.netfn, record.cmd) == SENSOR_READING]
+        assert {record.data for record in before + after} == {bytes((sensor.number,)) for sensor in sensors}
+    finally:
+        client.close()
+
+
 # -- logout ----------------------------------------------------------------------------------------------------------
 
 

@@ -471,6 +471,9 @@ _CPU_SLOTS = threading.BoundedSemaphore(CPU_SLOTS)
 #: Completion codes of a BMC too busy for more requests in flight (IPMI 2.0 Table 5-2): node busy (C0h), timeout
 #: while processing (C3h), out of space (C4h), response could not be provided (CEh), destination unavailable (D3h).
 BUSY_CODES = frozenset({0xC0, 0xC3, 0xC4, 0xCE, 0xD3})
+#: Longest wait (s) of a batch for single requests it let go first to take the session (they are already waiting).
+TURN_WAIT = 1.0
+
 #: Requests in flight at once on a session (``LanplusSession.request_many``): the first batch after a login uses
 #: ``FIRST_WINDOW``; each clean batch doubles it up to ``MAX_WINDOW``; a batch with a timeout or busy answer sets it
 #: to 1 for ``WINDOW_PENALTY`` batches.
@@ -795,7 +798,8 @@ def _outcome(netfn: int, command: int, response: dict[str, Any]) -> bytes | Ipmi
 class LanplusSession:
     """One authenticated RMCP+ session with a BMC, carrying raw IPMI requests.
 
-    Requests are serialised per session (one in flight at a time); ``open`` and ``close`` may be called
+    Requests are serialised per session: one request or one batch (``request_many``) at a time, and a single
+    request waiting for a batch goes between two of the batch's requests. ``open`` and ``close`` may be called
     from any thread. ``open`` raises ``IpmiAuthError``, ``IpmiSessionLimitError`` or
     ``IpmiConnectionError``; ``request`` raises ``IpmiCompletionCodeError`` for a non-zero completion
     code and ``IpmiConnectionError`` when the session is lost (after which ``alive`` is False).
@@ -833,6 +837,10 @@ class LanplusSession:
         self.window = FIRST_WINDOW
         """Requests ``request_many`` keeps in flight at once on this BMC (1 once it timed out or was busy)."""
         self._window_penalty = 0
+        self._turn = threading.Condition(threading.Lock())
+        """Guards ``_waiting``; notified when a thread that waited for ``_lock`` got it."""
+        self._waiting = 0
+        """Threads waiting in ``request`` for ``_lock``; ``request_many`` lets them go first between its requests."""
 
     @property
     def alive(self) -> bool:
@@ -972,13 +980,16 @@ class LanplusSession:
         With ``generation``, the request is only sent on that login's session (``IpmiConnectionError``
         otherwise): a request never reaches a session whose BMC was not checked.
         """
-        with self._lock:
+        self._acquire_for_one()
+        try:
             with self._state_lock:
                 cmd, current = self._command, self.generation
             if generation is not None and generation != current:
                 raise IpmiConnectionError("the session with the BMC changed")
             self.requests += 1
             response = self._raw(cmd, netfn, command, tuple(data), lun)
+        finally:
+            self._lock.release()
         result = _outcome(netfn, command, response)
         if isinstance(result, IpmiCompletionCodeError):
             raise result
@@ -998,6 +1009,7 @@ class LanplusSession:
         ``generation``, changed).
         """
         with self._lock:
+            self._let_waiting_go()
             with self._state_lock:
                 cmd, current = self._command, self.generation
             if generation is not None and generation != current:
@@ -1028,6 +1040,10 @@ class LanplusSession:
                         )
             for index, result in enumerate(results):
                 if result is None:
+                    self._let_waiting_go()
+                    with self._state_lock:
+                        if self._command is not cmd:
+                            raise IpmiConnectionError("the session with the BMC changed")
                     netfn, command, data, lun = requests[index]
                     results[index] = _outcome(netfn, command, self._raw(cmd, netfn, command, tuple(data), lun))
             if transport is not None and one_at_a_time:
@@ -1036,6 +1052,33 @@ class LanplusSession:
                 )
                 self._adapt_window(clean=not busy and transport.retransmissions == retransmissions)
         return [result for result in results if result is not None]
+
+    def _acquire_for_one(self) -> None:
+        """Take ``_lock`` for one request, counted in ``_waiting`` while waiting so a batch under way lets it in."""
+        with self._turn:
+            self._waiting += 1
+        try:
+            self._lock.acquire()
+        finally:
+            with self._turn:
+                self._waiting -= 1
+                self._turn.notify_all()
+
+    def _let_waiting_go(self) -> None:
+        """Hand ``_lock`` to the threads waiting for one request (a fan write, a hand-back) and take it back after them.
+
+        The caller holds ``_lock`` (a batch between two of its requests), so a write waits for at most the request
+        on the wire, not for the rest of a poll's batch. Waits at most ``TURN_WAIT`` s for them to take the lock.
+        """
+        with self._turn:
+            if not self._waiting:
+                return
+        self._lock.release()
+        try:
+            with self._turn:
+                self._turn.wait_for(lambda: self._waiting == 0, timeout=TURN_WAIT)
+        finally:
+            self._lock.acquire()
 
     def _adapt_window(self, *, clean: bool) -> None:
         """Double the window after a clean batch; fall back to 1 for ``WINDOW_PENALTY`` batches after trouble."""
