@@ -208,6 +208,13 @@ def test_new_user_walkthrough(demo: Demo, page: Page, tmp_path: Path) -> None:
         assert re.search(rf"{re.escape(label)} [\d.,]+ {re.escape(unit)}\b", shown), (label, unit, shown)
     assert "Firmware:" in shown
     assert "Chassis power On" in shown
+    # The link to the BMC's web interface (the device's configuration URL). Its label ("Visit") is the frontend's
+    # own text, which it sometimes renders empty when its translations arrive after the device page was built; the
+    # link itself is what matters.
+    url = f"https://{demo.bmc.host}"
+    link = demo.api("POST", "/api/template", {"template": f"{{{{ device_attr('{device_id}', 'configuration_url') }}}}"})
+    assert link == url, link
+    assert page.find(f'a[href="{url}"]', visible=True), page.text()
     page.driver.set_window_size(1280, 1400)  # every sensor in one picture
     _shot(page, tmp_path, "device.png")
     page.driver.set_window_size(1280, 800)
