@@ -420,6 +420,79 @@ def test_a_single_request_waits_for_the_request_on_the_wire_not_for_the_rest_of_
         client.close()
 
 
+class LosingTap(WireTap):
+    """A ``WireTap`` that loses the first request of ``command`` it is given to send (the BMC never sees it)."""
+
+    def __init__(self, sock: Any, aes_key: bytes, command: int) -> None:
+        super().__init__(sock, aes_key)
+        self._command = command
+        self.lost = 0
+
+    def sendto(self, packet: bytes, address: Any) -> int:
+        self._note(packet, sent=True)
+        if self.datagrams[-1].command == self._command and not self.lost:
+            self.lost += 1
+            return len(packet)
+        sent: int = self._sock.sendto(packet, address)
+        return sent
+
+    def recvfrom(self, size: int, flags: int = 0) -> tuple[bytes, Any]:
+        packet, source = self._sock.recvfrom(size, flags)
+        self._note(packet, sent=False)
+        return packet, source
+
+
+def test_a_single_requests_retransmission_during_a_batch_does_not_keep_the_window_at_one(
+    bmc_sim_factory: Factory,
+) -> None:
+    """After 32 clean batches one at a time, the next clean batch opens the window, even with a single request between.
+
+    The single request (Get Device ID, in the place of a fan write) lost its first datagram and was sent again; that
+    retransmission is the single request's, not the batch's: each of the batch's readings was asked once.
+    """
+    sim = bmc_sim_factory("supermicro-4zone")
+    client = _client(sim)
+    try:
+        client.poll()
+        sensors = client.sensors()[:16]
+        session = _session(client)
+        sim.control.set_completion_code(*SENSOR_READING, 0xC0, data_prefix=bytes((sensors[1].number,)), count=1)
+        client._connection.request_many(_readings(sensors))
+        for _ in range(32):
+            assert session.window == 1
+            client._connection.request_many(_readings(sensors))
+        assert session.window == 1  # the next clean batch opens it
+        sim.control.set_fault(latency_ms=50)
+        since = sim.control.last_seq()
+        transport = _transport(client)
+        real = transport._socket
+        tap = LosingTap(real, bytes(_pyghmi(client).aeskey), command=0x01)
+        transport._socket = tap  # type: ignore[assignment]
+        try:
+            with ThreadPoolExecutor(1) as pool:
+                batch = pool.submit(client._connection.request_many, _readings(sensors))
+                for _ in range(200):  # bounded: 16 readings take about 0.8 s
+                    seen = len(sim.control.request_log(since=since, netfn=SENSOR_READING[0], cmd=SENSOR_READING[1]))
+                    if seen >= 2:
+                        break
+                    time.sleep(0.02)
+                assert client.request(0x06, 0x01)
+                answers = batch.result(timeout=30)
+        finally:
+            transport._socket = real
+        assert all(isinstance(answer, bytes) for answer in answers)
+        assert tap.lost == 1
+        assert len([d for d in tap.datagrams if d.sent and d.command == 0x01]) == 2  # sent again once
+        log = sim.control.request_log(since=since)
+        single = next(index for index, record in enumerate(log) if (record.netfn, record.cmd) == (0x06, 0x01))
+        assert any((record.netfn, record.cmd) == SENSOR_READING for record in log[single:])  # it went between
+        asked = [record.data for record in log if (record.netfn, record.cmd) == SENSOR_READING]
+        assert sorted(asked) == sorted(bytes((sensor.number,)) for sensor in sensors)  # each reading asked once
+        assert session.window == 2
+    finally:
+        client.close()
+
+
 # -- logout ----------------------------------------------------------------------------------------------------------
 
 
