@@ -1021,7 +1021,7 @@ class LanplusSession:
             )
             batch = transport is not None and len(requests) > 1 and self.alive
             one_at_a_time = batch and self.window == 1
-            retransmissions = 0 if transport is None else transport.retransmissions
+            retransmitted = 0  # by this batch's own requests (not by a single request let go between them)
             if transport is not None and batch and not one_at_a_time:
                 left = _time_left()
                 if left is not None and left <= 0:
@@ -1045,12 +1045,15 @@ class LanplusSession:
                         if self._command is not cmd:
                             raise IpmiConnectionError("the session with the BMC changed")
                     netfn, command, data, lun = requests[index]
+                    before = 0 if transport is None else transport.retransmissions
                     results[index] = _outcome(netfn, command, self._raw(cmd, netfn, command, tuple(data), lun))
+                    if transport is not None:
+                        retransmitted += transport.retransmissions - before
             if transport is not None and one_at_a_time:
                 busy = any(
                     isinstance(result, IpmiCompletionCodeError) and result.code in BUSY_CODES for result in results
                 )
-                self._adapt_window(clean=not busy and transport.retransmissions == retransmissions)
+                self._adapt_window(clean=not busy and not retransmitted)
         return [result for result in results if result is not None]
 
     def _acquire_for_one(self) -> None:
