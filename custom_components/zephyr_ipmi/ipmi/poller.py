@@ -59,8 +59,9 @@ def _per_sensor(
 ) -> Iterator[tuple[SdrSensor, bytes | IpmiCompletionCodeError]]:
     """Yield each sensor with the answer to ``command`` (a sensor netfn command taking the sensor number).
 
-    The answer is the response data or the completion code error. ``BATCH`` requests at a time (another request,
-    e.g. a fan write, then waits for at most one batch).
+    The answer is the response data or the completion code error. ``BATCH`` requests at a time (another batch, e.g.
+    a control loop's readings, waits for at most one batch; a single request, e.g. a fan write, waits only for the
+    requests of the batch on the wire).
     """
     for start in range(0, len(sensors), BATCH):
         chunk = sensors[start : start + BATCH]
