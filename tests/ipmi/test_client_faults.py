@@ -72,7 +72,7 @@ class ScriptedSession:
         return answer
 
     def request_many(
-        self, requests: list[tuple[int, int, bytes, int]], *, generation: int | None = None
+        self, requests: list[tuple[int, int, bytes, int]], *, generation: int | None = None, urgent: bool = False
     ) -> list[bytes | IpmiCompletionCodeError]:
         results: list[bytes | IpmiCompletionCodeError] = []
         for netfn, command, data, lun in requests:

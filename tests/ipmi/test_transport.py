@@ -420,6 +420,50 @@ def test_a_single_request_waits_for_the_request_on_the_wire_not_for_the_rest_of_
         client.close()
 
 
+def test_a_control_loops_readings_go_between_the_requests_of_a_polls_batch(bmc_sim_factory: Factory) -> None:
+    """``BmcClient.read`` (the control loop's temperatures and fans) during a poll's batch to a slow BMC.
+
+    Its readings go out after the reading on the wire, not after the rest of the poll's batch, and carry the
+    BMC's values; the poll's batch then goes on and every reading is answered.
+    """
+    sim = bmc_sim_factory("supermicro-4zone")
+    client = _client(sim)
+    try:
+        client.poll()
+        sensors = client.sensors()
+        batch_sensors, read_sensors = sensors[:16], sensors[16:18]
+        assert len(read_sensors) == 2
+        sim.control.set_completion_code(*SENSOR_READING, 0xC0, data_prefix=bytes((sensors[1].number,)), count=1)
+        client._connection.request_many(_readings(batch_sensors))
+        assert _session(client).window == 1  # the next batch goes one request at a time
+        sim.control.set_fault(latency_ms=150)
+        since = sim.control.last_seq()
+        with ThreadPoolExecutor(1) as pool:
+            batch = pool.submit(client._connection.request_many, _readings(batch_sensors))
+            for _ in range(200):  # bounded: 16 readings take about 2.4 s
+                seen = len(sim.control.request_log(since=since, netfn=SENSOR_READING[0], cmd=SENSOR_READING[1]))
+                if seen >= 2:
+                    break
+                time.sleep(0.02)
+            assert 2 <= seen < len(batch_sensors)
+            read = client.read([sensor.key for sensor in read_sensors])
+            answers = batch.result(timeout=30)
+        assert all(isinstance(answer, bytes) for answer in answers)
+        for sensor in read_sensors:
+            assert read[sensor.key].value == sim.control.sensor(sensor.name)["value"]
+        readings = [
+            record.data
+            for record in sim.control.request_log(since=since)
+            if (record.netfn, record.cmd) == SENSOR_READING
+        ]
+        read_numbers = {bytes((sensor.number,)) for sensor in read_sensors}
+        last_read = max(index for index, data in enumerate(readings) if data in read_numbers)
+        batch_before = [data for data in readings[:last_read] if data not in read_numbers]
+        assert len(batch_before) <= seen + 1  # the poll's reading on the wire when it asked, at most
+    finally:
+        client.close()
+
+
 class LosingTap(WireTap):
     """A ``WireTap`` that loses the first request of ``command`` it is given to send (the BMC never sees it)."""
 

@@ -252,9 +252,9 @@ class BmcClient:
     def read(self, keys: Iterable[str]) -> dict[str, SensorReading]:
         """Read only the sensors ``keys`` name (``SdrSensor.key``), e.g. for a control loop.
 
-        Serialised with polls per request, like ``request``. Keys the SDR does not list are left out of
-        the result; a sensor the BMC could not read (any completion code, an undecodable answer) reads
-        unavailable (``available`` False, ``value`` None). Raises ``IpmiError`` when the BMC cannot be
+        Goes before a poll under way (between two of its requests), like ``request``. Keys the SDR does not
+        list are left out of the result; a sensor the BMC could not read (any completion code, an undecodable
+        answer) reads unavailable (``available`` False, ``value`` None). Raises ``IpmiError`` when the BMC cannot be
         reached or another BMC answers.
         """
         self._connection.ensure()
@@ -262,7 +262,7 @@ class BmcClient:
             with self._lock:
                 self._loaded_sensors()
         wanted = [self._by_key[key] for key in dict.fromkeys(keys) if key in self._by_key]
-        readings, _errors = self._expiry_tolerant(lambda: read_sensors(self._connection, wanted))
+        readings, _errors = self._expiry_tolerant(lambda: read_sensors(self._connection, wanted, urgent=True))
         return {sensor.key: readings.get(sensor.key, UNAVAILABLE) for sensor in wanted}
 
     def drop_session(self) -> None:

@@ -107,12 +107,14 @@ class BmcConnection:
             raise (IpmiClientClosedError if self._closed else IpmiConnectionError)("no session with the BMC")
         return self.session.request(netfn, command, data, lun=lun, generation=generation)
 
-    def request_many(self, requests: list[tuple[int, int, bytes, int]]) -> list[bytes | IpmiCompletionCodeError]:
+    def request_many(
+        self, requests: list[tuple[int, int, bytes, int]], *, urgent: bool = False
+    ) -> list[bytes | IpmiCompletionCodeError]:
         """Send several requests on the confirmed session; see ``LanplusSession.request_many`` and ``request``."""
         generation = self._confirmed_generation
         if not self.confirmed:
             raise (IpmiClientClosedError if self._closed else IpmiConnectionError)("no session with the BMC")
-        return self.session.request_many(requests, generation=generation)
+        return self.session.request_many(requests, generation=generation, urgent=urgent)
 
     def drop(self) -> None:
         """Forget the confirmed session after a failure (logged out best effort); a newer one is kept."""

@@ -29,17 +29,18 @@ UNAVAILABLE = SensorReading(value=None, status=None, available=False)
 
 
 def read_sensors(
-    requester: BatchRequester, sensors: Iterable[SdrSensor]
+    requester: BatchRequester, sensors: Iterable[SdrSensor], *, urgent: bool = False
 ) -> tuple[dict[str, SensorReading], dict[str, str]]:
     """One Get Sensor Reading (IPMI 2.0 §35.14) per sensor; a failing sensor costs only itself.
 
     Returns (readings by ``SdrSensor.key``, errors by key). A sensor answered CBh ("not present")
     reads unavailable; any other completion code or an undecodable answer is reported in the errors
-    ("completion code 0xD5") and has no reading. A lost connection (``IpmiConnectionError``) is raised.
+    ("completion code 0xD5") and has no reading. ``urgent`` readings (a control loop's) go before a poll's
+    batch under way, between two of its requests. A lost connection (``IpmiConnectionError``) is raised.
     """
     readings: dict[str, SensorReading] = {}
     errors: dict[str, str] = {}
-    for sensor, answer in _per_sensor(requester, list(sensors), CMD_GET_SENSOR_READING):
+    for sensor, answer in _per_sensor(requester, list(sensors), CMD_GET_SENSOR_READING, urgent=urgent):
         try:
             if isinstance(answer, IpmiCompletionCodeError):
                 raise answer
@@ -55,18 +56,18 @@ def read_sensors(
 
 
 def _per_sensor(
-    requester: BatchRequester, sensors: list[SdrSensor], command: int
+    requester: BatchRequester, sensors: list[SdrSensor], command: int, *, urgent: bool = False
 ) -> Iterator[tuple[SdrSensor, bytes | IpmiCompletionCodeError]]:
     """Yield each sensor with the answer to ``command`` (a sensor netfn command taking the sensor number).
 
-    The answer is the response data or the completion code error. ``BATCH`` requests at a time (another batch, e.g.
-    a control loop's readings, waits for at most one batch; a single request, e.g. a fan write, waits only for the
-    requests of the batch on the wire).
+    The answer is the response data or the completion code error. ``BATCH`` requests at a time: a single request
+    (e.g. a fan write) or an ``urgent`` batch (a control loop's readings) waits only for the requests of a batch on
+    the wire; another batch waits for at most one batch.
     """
     for start in range(0, len(sensors), BATCH):
         chunk = sensors[start : start + BATCH]
         requests = [(NETFN_SENSOR, command, bytes((sensor.number,)), sensor.lun) for sensor in chunk]
-        yield from zip(chunk, requester.request_many(requests), strict=True)
+        yield from zip(chunk, requester.request_many(requests, urgent=urgent), strict=True)
 
 
 def read_all_thresholds(requester: BatchRequester, sensors: Iterable[SdrSensor]) -> dict[str, dict[str, float]]:

@@ -69,8 +69,12 @@ class Requester(Protocol):
 class BatchRequester(Requester, Protocol):
     """A ``Requester`` that can also send several requests at once (``LanplusSession.request_many``)."""
 
-    def request_many(self, requests: list[tuple[int, int, bytes, int]]) -> list[bytes | IpmiCompletionCodeError]:
+    def request_many(
+        self, requests: list[tuple[int, int, bytes, int]], *, urgent: bool = False
+    ) -> list[bytes | IpmiCompletionCodeError]:
         """Send (netfn, command, data, lun) requests; return each one's data or completion code error, in order.
+
+        An ``urgent`` batch goes before another batch under way (between two of its requests).
 
         Raises ``IpmiConnectionError`` when the BMC does not answer.
         """

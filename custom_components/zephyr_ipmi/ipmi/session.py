@@ -840,7 +840,7 @@ class LanplusSession:
         self._turn = threading.Condition(threading.Lock())
         """Guards ``_waiting``; notified when a thread that waited for ``_lock`` got it."""
         self._waiting = 0
-        """Threads waiting in ``request`` for ``_lock``; ``request_many`` lets them go first between its requests."""
+        """Threads waiting for ``_lock`` with a single request or an urgent batch; a batch lets them go first."""
 
     @property
     def alive(self) -> bool:
@@ -980,23 +980,20 @@ class LanplusSession:
         With ``generation``, the request is only sent on that login's session (``IpmiConnectionError``
         otherwise): a request never reaches a session whose BMC was not checked.
         """
-        self._acquire_for_one()
-        try:
+        with self._holding(urgent=True):
             with self._state_lock:
                 cmd, current = self._command, self.generation
             if generation is not None and generation != current:
                 raise IpmiConnectionError("the session with the BMC changed")
             self.requests += 1
             response = self._raw(cmd, netfn, command, tuple(data), lun)
-        finally:
-            self._lock.release()
         result = _outcome(netfn, command, response)
         if isinstance(result, IpmiCompletionCodeError):
             raise result
         return result
 
     def request_many(
-        self, requests: list[tuple[int, int, bytes, int]], *, generation: int | None = None
+        self, requests: list[tuple[int, int, bytes, int]], *, generation: int | None = None, urgent: bool = False
     ) -> list[bytes | IpmiCompletionCodeError]:
         """Send several requests ((netfn, command, data, lun) each) and return each one's data or completion code error.
 
@@ -1005,10 +1002,11 @@ class LanplusSession:
         that lets one go unanswered or answers busy gets them one at a time again (``window`` 1 for
         ``WINDOW_PENALTY`` batches). Whatever the window did not get answered is sent one at a time with
         retransmission. A batch sent one at a time on such a session counts towards ``WINDOW_PENALTY`` when it needed no
-        retransmission and got no busy answer. Raises ``IpmiConnectionError`` when the session is lost (or, with
-        ``generation``, changed).
+        retransmission and got no busy answer. An ``urgent`` batch (a control loop's readings) waits for the session
+        like a single request: another batch under way lets it go between two of its requests. Raises
+        ``IpmiConnectionError`` when the session is lost (or, with ``generation``, changed).
         """
-        with self._lock:
+        with self._holding(urgent=urgent):
             self._let_waiting_go()
             with self._state_lock:
                 cmd, current = self._command, self.generation
@@ -1056,19 +1054,27 @@ class LanplusSession:
                 self._adapt_window(clean=not busy and not retransmitted)
         return [result for result in results if result is not None]
 
-    def _acquire_for_one(self) -> None:
-        """Take ``_lock`` for one request, counted in ``_waiting`` while waiting so a batch under way lets it in."""
-        with self._turn:
-            self._waiting += 1
-        try:
-            self._lock.acquire()
-        finally:
+    @contextmanager
+    def _holding(self, *, urgent: bool) -> Iterator[None]:
+        """Hold ``_lock``; an ``urgent`` caller is counted in ``_waiting`` while it waits, so a batch lets it in."""
+        if urgent:
             with self._turn:
-                self._waiting -= 1
-                self._turn.notify_all()
+                self._waiting += 1
+            try:
+                self._lock.acquire()
+            finally:
+                with self._turn:
+                    self._waiting -= 1
+                    self._turn.notify_all()
+        else:
+            self._lock.acquire()
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def _let_waiting_go(self) -> None:
-        """Hand ``_lock`` to the threads waiting for one request (a fan write, a hand-back) and take it back after them.
+        """Hand ``_lock`` to the urgent callers waiting (a fan write, a control loop's readings), then take it back.
 
         The caller holds ``_lock`` (a batch between two of its requests), so a write waits for at most the request
         on the wire, not for the rest of a poll's batch. Waits at most ``TURN_WAIT`` s for them to take the lock.
