@@ -141,6 +141,46 @@ def test_close_during_a_request_logs_out_once_it_ends(bmc_sim_factory: Factory) 
 
 
 @pytest.mark.usefixtures("quick_failures")
+def test_a_failed_read_does_not_log_out_the_session_another_thread_just_logged_in_with(
+    bmc_sim_factory: Factory,
+) -> None:
+    """A poll's read fails on its session while another thread (a fan write) logs in again and checks the BMC.
+
+    The failed read forgets the session it used, not the new one: the fan write's session stays logged in.
+    """
+    sim = bmc_sim_factory("generic")
+    client = _client(sim)
+    try:
+        client.poll()
+        connection = client._connection
+        used = connection.confirmed_generation
+
+        def fail_after_another_login() -> None:
+            def write_side() -> None:
+                connection.drop(used)
+                connection.ensure()  # a new login, the BMC checked again
+
+            other = threading.Thread(target=write_side)
+            other.start()
+            other.join(timeout=30)
+            raise IpmiConnectionError("the BMC did not answer")
+
+        with pytest.raises(IpmiConnectionError):
+            client._expiry_tolerant(fail_after_another_login)
+        assert connection.confirmed_generation == used + 1
+        assert connection.confirmed  # still logged in with the new login's session
+        assert client.request(0x06, 0x01)  # and it answers, without another login
+        assert connection.session.generation == used + 1
+        for _ in range(60):  # bounded: the first login's Close Session reaches the BMC within moments
+            active = [s for s in sim.control.sessions() if s["state"] == "active"]
+            if len(active) == 1:
+                break
+            time.sleep(0.05)
+        assert len(active) == 1
+    finally:
+        client.close()
+
+
 def test_guidless_bmc_replaced_by_another_server_is_refused(bmc_sim_factory: Factory) -> None:
     """No GUID: another server with the same credentials at the address is told apart by its FRU serial."""
     generic = get_profile("generic")

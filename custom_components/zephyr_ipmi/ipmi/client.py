@@ -234,19 +234,21 @@ class BmcClient:
         """
         session = self._connection.session
         idle, answered = session.idle, session.answers
+        generation = self._connection.confirmed_generation
         try:
             return read()
         except IpmiConnectionError as err:
-            self._connection.drop()
+            self._connection.drop(generation)
             # An answer since the idle time shows the BMC still knew the session: then this is a real failure.
             if isinstance(err, IpmiClientClosedError) or session.answers > answered or idle < MIN_KEEPALIVE_IDLE:
                 raise
         session.suspect_expired(idle)
         self._connection.ensure()
+        generation = self._connection.confirmed_generation
         try:
             return read()
         except IpmiConnectionError:
-            self._connection.drop()
+            self._connection.drop(generation)
             raise
 
     def read(self, keys: Iterable[str]) -> dict[str, SensorReading]:

@@ -116,9 +116,18 @@ class BmcConnection:
             raise (IpmiClientClosedError if self._closed else IpmiConnectionError)("no session with the BMC")
         return self.session.request_many(requests, generation=generation, urgent=urgent)
 
-    def drop(self) -> None:
-        """Forget the confirmed session after a failure (logged out best effort); a newer one is kept."""
-        self.session.drop(self._confirmed_generation)
+    @property
+    def confirmed_generation(self) -> int:
+        """The login (``LanplusSession.generation``) whose BMC was last checked; -1 before the first."""
+        return self._confirmed_generation
+
+    def drop(self, generation: int | None = None) -> None:
+        """Forget the session of login ``generation`` (default: the confirmed one) after a failure.
+
+        Logged out best effort. A newer session (another thread logged in since) is kept, so a request that
+        failed on an old session never logs out the one another thread has just logged in with.
+        """
+        self.session.drop(self._confirmed_generation if generation is None else generation)
 
     def close(self) -> None:
         """Log out, forget the session and refuse every later call; a login under way is undone."""
