@@ -471,7 +471,8 @@ _CPU_SLOTS = threading.BoundedSemaphore(CPU_SLOTS)
 #: Completion codes of a BMC too busy for more requests in flight (IPMI 2.0 Table 5-2): node busy (C0h), timeout
 #: while processing (C3h), out of space (C4h), response could not be provided (CEh), destination unavailable (D3h).
 BUSY_CODES = frozenset({0xC0, 0xC3, 0xC4, 0xCE, 0xD3})
-#: Longest wait (s) of a batch for single requests it let go first to take the session (they are already waiting).
+#: Longest wait (s) of a batch for the urgent callers it lets go first (single requests, a control loop's readings)
+#: to take the session; they are already waiting for it.
 TURN_WAIT = 1.0
 
 #: Requests in flight at once on a session (``LanplusSession.request_many``): the first batch after a login uses
@@ -799,7 +800,7 @@ class LanplusSession:
     """One authenticated RMCP+ session with a BMC, carrying raw IPMI requests.
 
     Requests are serialised per session: one request or one batch (``request_many``) at a time, and a single
-    request waiting for a batch goes between two of the batch's requests. ``open`` and ``close`` may be called
+    request or an urgent batch waiting for a batch goes between two of the batch's requests. ``open`` and ``close`` may be called
     from any thread. ``open`` raises ``IpmiAuthError``, ``IpmiSessionLimitError`` or
     ``IpmiConnectionError``; ``request`` raises ``IpmiCompletionCodeError`` for a non-zero completion
     code and ``IpmiConnectionError`` when the session is lost (after which ``alive`` is False).
