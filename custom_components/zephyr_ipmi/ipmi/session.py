@@ -800,8 +800,8 @@ class LanplusSession:
     """One authenticated RMCP+ session with a BMC, carrying raw IPMI requests.
 
     Requests are serialised per session: one request or one batch (``request_many``) at a time, and a single
-    request or an urgent batch waiting for a batch goes between two of the batch's requests. ``open`` and ``close`` may be called
-    from any thread. ``open`` raises ``IpmiAuthError``, ``IpmiSessionLimitError`` or
+    request or an urgent batch waiting for a batch goes between two of the batch's requests. ``open`` and
+    ``close`` may be called from any thread. ``open`` raises ``IpmiAuthError``, ``IpmiSessionLimitError`` or
     ``IpmiConnectionError``; ``request`` raises ``IpmiCompletionCodeError`` for a non-zero completion
     code and ``IpmiConnectionError`` when the session is lost (after which ``alive`` is False).
 
