@@ -133,6 +133,10 @@ async def test_default_rule_end_to_end_on_x11(hass: HomeAssistant, bmc_sim_facto
     assert sim.control.state()["fans"]["mode_name"] == "optimal"
     assert state(hass, entry, "switch", "automatic_fan_control").state == STATE_OFF
     assert state(hass, entry, "sensor", "automatic_state").state == "off"
+    # The fan control entities show the hand-back at once, not at the supervision's next read.
+    assert state(hass, entry, "sensor", "fan_control").state == "bmc"
+    assert state(hass, entry, "select", "fan_mode").state == "optimal"
+    assert state(hass, entry, "fan", "fan_zone_cpu").state == STATE_OFF
     seq = sim.control.last_seq()
     await tick(hass, sim)
     assert sets(sim, seq) == []  # off: the loop does not run
