@@ -185,11 +185,10 @@ class ZephyrAutomaticCoordinator(DataUpdateCoordinator[AutomaticData]):
         if enabled:
             await self.async_refresh()
             return
-        if self.control.controller is not None:
-            # The loop as it is when the write lock is ours: a first tick queued before this built it meanwhile.
-            if await self.control.async_run(self._stop, context=None):
-                # Show the hand-back at once (fan mode, zone fans, who drives them), not at the next supervision.
-                await self.control.async_refresh()
+        # The loop as it is when the write lock is ours: a first tick queued before this built it meanwhile.
+        if self.control.controller is not None and await self.control.async_run(self._stop, context=None):
+            # Show the hand-back at once (fan mode, zone fans, who drives them), not at the next supervision.
+            await self.control.async_refresh()
         self.async_set_updated_data(AutomaticData(enabled=False, state=STATE_OFF))
 
     @property

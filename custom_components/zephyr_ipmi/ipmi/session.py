@@ -109,7 +109,7 @@ def translate_error(err: BaseException) -> IpmiError:
         return IpmiConnectionError("host name does not resolve")
     if isinstance(err, struct.error):
         # pyghmi defect (e): a cipher-suite mismatch in Open Session surfaces as struct.error.
-        return IpmiConnectionError("the BMC offered no usable cipher suite (lanplus cipher suite 3 is required)")
+        return IpmiConnectionError("the BMC offered no usable cipher suite (lanplus cipher suite 17 or 3 is required)")
     message = str(err.args[0]) if err.args and err.args[0] is not None else ""
     if any(marker in message for marker in _AUTH_MARKERS):
         return IpmiAuthError("the BMC rejected the user name or password")
