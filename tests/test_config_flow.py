@@ -145,7 +145,7 @@ async def test_cannot_connect_reason_logged_as_the_readme_says(
     pyghmi raises struct.error when the BMC offers no usable cipher suite (no peer here offers another suite).
     """
     caplog.set_level(logging.DEBUG, logger="custom_components.zephyr_ipmi")
-    hint = re.search(r"If the reason is \*([^*]+)\*, cipher suite 3 is disabled", README)
+    hint = re.search(r"If the reason is \*([^*]+)\*, cipher suites 17 and 3 are both disabled", README)
     assert hint is not None, "README lost its cipher suite hint"
     assert "enable debug logging" in README[: hint.start()].rsplit("\n", 1)[-1]
     mock_client.connect.side_effect = _as_raised_by_the_core(struct.error("unpack requires a buffer of 4 bytes"))
