@@ -156,6 +156,8 @@ class BmcsimBmc:
         self.password = password
         self.port = port
         self._load = HostLoad() if load is None else None
+        self.held_load = load
+        """The host load (percent) held until changed through the control channel; None while it wanders."""
         self.control: str | None = None
 
     def start(self) -> None:

@@ -707,8 +707,12 @@ def say_load_control(bmc: DemoBmc) -> None:
     control = getattr(bmc, "control", None)
     if control is None:
         return
+    load: float | None = getattr(bmc, "held_load", None)
     say(f"Load      .venv/bin/python -m bmcsim.control {control} set_load '{{\"percent\": 80}}'")
-    say("          (start with --load 5 to hold the load where you put it; otherwise it wanders)")
+    if load is None:
+        say("          (start with --load 5 to hold the load where you put it; otherwise it wanders)")
+    else:
+        say(f"          (held at {load:g} % until you set it)")
 
 
 def run_bmc_only(bmc: DemoBmc, started: float) -> None:
