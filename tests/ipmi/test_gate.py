@@ -121,6 +121,24 @@ def test_silent_bmc_write_is_an_error_and_a_later_hand_back_restores(rig: RigFac
     assert r.controller.read_state().mode.value == "optimal"  # type: ignore[union-attr]
 
 
+def test_a_refusal_before_any_command_was_built_names_no_command_bytes(
+    rig: RigFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A duty below the board's floor is refused before a request exists: the log line shows no netfn 0x00 cmd 0x00."""
+    r = rig("supermicro-x11")
+    since = r.sim.control.last_seq()
+    with (
+        caplog.at_level(logging.DEBUG, logger="custom_components.zephyr_ipmi.ipmi.gate"),
+        pytest.raises(IpmiWriteRefusedError),
+    ):
+        r.controller.set_zone_duty("cpu", 10, actor="automation:night_fans")
+    assert r.fan_writes(since) == []
+    refused = [line for line in caplog.text.splitlines() if "set_zone_duty" in line]
+    assert len(refused) == 1, caplog.text
+    assert "automation:night_fans set_zone_duty (not sent): refused (" in refused[0]
+    assert "netfn" not in refused[0]
+
+
 def test_log_names_no_home_assistant_user(rig: RigFactory, caplog: pytest.LogCaptureFixture) -> None:
     r = rig("supermicro-x11")
     user_id = "9f3c2b1a7d6e4f5a8b9c0d1e2f3a4b5c"

@@ -187,10 +187,15 @@ class WriteGate:
         return self.commands.decode(read, data)
 
     def refuse(self, command: str, actor: str | None, reason: str, *, request: WriteRequest | None = None) -> None:
-        """Audit a write refused before it could be built or sent (``reason``: translation key)."""
+        """Audit a write refused before it could be built or sent (``reason``: translation key).
+
+        Without ``request`` (nothing was built) the record carries netfn 0, command 0 and no data, and the log
+        line names no command bytes.
+        """
+        built = request is not None
         if request is None:
             request = WriteRequest(name=command, netfn=0, command=0, data=b"", kind=WriteKind.RAW)
-        self._record(request, actor, None, AuditResult.REFUSED, reason)
+        self._record(request, actor, None, AuditResult.REFUSED, reason, built=built)
 
     def check(self, request: WriteRequest, *, actor: str | None) -> None:
         """Validate ``request`` as ``send`` would (duty rules) without sending; a refusal is audited and raised."""
@@ -295,7 +300,14 @@ class WriteGate:
         return f"read back {_show(value)}"
 
     def _record(
-        self, request: WriteRequest, actor: str | None, code: int | None, result: AuditResult, detail: str | None
+        self,
+        request: WriteRequest,
+        actor: str | None,
+        code: int | None,
+        result: AuditResult,
+        detail: str | None,
+        *,
+        built: bool = True,
     ) -> None:
         record = AuditRecord(
             time=self._clock(),
@@ -316,16 +328,25 @@ class WriteGate:
         log = _LOGGER.warning if result in (AuditResult.REFUSED, AuditResult.ERROR) else _LOGGER.debug
         # A raw command refused by the deny-list may carry a password (Set User Password): never logged.
         withheld = request.kind is WriteKind.RAW and result is AuditResult.REFUSED
-        log(
-            "%s %s (netfn 0x%02X cmd 0x%02X data %s): %s%s",
-            actor_label(actor),
-            request.name,
-            request.netfn,
-            request.command,
-            "withheld" if withheld else request.data.hex(" ") or "-",
-            result.value,
-            f" ({detail})" if detail else "",
-        )
+        if not built:
+            log(
+                "%s %s (not sent): %s%s",
+                actor_label(actor),
+                request.name,
+                result.value,
+                f" ({detail})" if detail else "",
+            )
+        else:
+            log(
+                "%s %s (netfn 0x%02X cmd 0x%02X data %s): %s%s",
+                actor_label(actor),
+                request.name,
+                request.netfn,
+                request.command,
+                "withheld" if withheld else request.data.hex(" ") or "-",
+                result.value,
+                f" ({detail})" if detail else "",
+            )
         if self._on_audit is not None:
             try:
                 self._on_audit(record)
