@@ -409,6 +409,32 @@ async def test_unexpected_error_in_a_tick_hands_back(
     assert zone_duty(sim, 0) == 24
 
 
+async def test_turned_on_after_a_duty_set_by_hand_keeps_the_other_zone_at_the_bmcs_duty(
+    hass: HomeAssistant, bmc_sim_factory: SimFactory, admin: Context
+) -> None:
+    """A CPU zone duty set by hand puts the board in Full mode (the peripheral zone at 100 %); automatic fan
+    control turned on then keeps the peripheral zone at the duty the BMC ran it at before, not at 100 %."""
+    sim = start_sim(bmc_sim_factory, "supermicro-x11", load=0)
+    sim.control.tick(120)
+    entry = await async_add(hass, sim)
+    on_sim_clock(automatic(entry), sim)
+    before = zone_duty(sim, 1)
+    assert before < 100
+    await hass.services.async_call(
+        "fan",
+        "set_percentage",
+        {"entity_id": entity_id(hass, entry, "fan", "fan_zone_cpu"), "percentage": 60},
+        blocking=True,
+        context=admin,
+    )
+    assert (zone_duty(sim, 0), zone_duty(sim, 1)) == (60, 100)
+    await switch(hass, entry, "turn_on", admin)
+    assert (zone_duty(sim, 0), zone_duty(sim, 1)) == (24, before)
+    assert state(hass, entry, "sensor", "automatic_rule_peripheral").state == "keep"
+    await switch(hass, entry, "turn_off", admin)
+    assert sim.control.state()["fans"]["mode_name"] == "optimal"  # the mode the BMC had before the hand duty
+
+
 async def test_hand_back_by_action_and_duty_changed_by_hand(
     hass: HomeAssistant, bmc_sim_factory: SimFactory, admin: Context
 ) -> None:

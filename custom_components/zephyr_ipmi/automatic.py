@@ -290,7 +290,12 @@ class ZephyrAutomaticCoordinator(DataUpdateCoordinator[AutomaticData]):
         """Return the core's tick reader for this BMC (Home Assistant temperatures come from the event loop)."""
         if self.reader is None:
             self.reader = BmcReader(
-                self.control.client, self.sensors, self.facts.fan_zone, controller.read_state, lambda: self._entities
+                self.control.client,
+                self.sensors,
+                self.facts.fan_zone,
+                controller.read_state,
+                lambda: self._entities,
+                baseline=lambda: controller.baseline_duty if controller.holding else {},
             )
         return self.reader
 

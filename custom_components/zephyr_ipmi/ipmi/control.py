@@ -135,6 +135,9 @@ class FanController:
         """Zephyr took the fans over (a non-BMC mode or a zone duty) and has not handed them back."""
         self.baseline: FanMode | None = None
         """The fan mode found before Zephyr's first fan write (None: unknown, hand back to automatic)."""
+        self.baseline_duty: dict[str, int] = {}
+        """Each zone's duty (%) read back just before Zephyr took the fans (zones the BMC reads back only); empty
+        when not holding or after a restart. Automatic fan control keeps zones without a rule at these duties."""
         self._locked: tuple[str, int] | None = None
         self._restore(state or {})
 
@@ -251,11 +254,7 @@ class FanController:
             if read is not None:
                 value = gate.read(read)
                 mode = value if isinstance(value, FanMode) else None
-            duties: dict[str, int | None] = {}
-            for zone in caps.zones:
-                zone_read = commands.read_zone_duty(zone)
-                value = gate.read(zone_read) if zone_read is not None else None
-                duties[zone.key] = value if isinstance(value, int) else None
+            duties = self._read_duties(caps, commands, gate)
             pcie: bool | None = None
             pcie_read = commands.read_pcie_cooling()
             if pcie_read is not None:
@@ -423,14 +422,27 @@ class FanController:
         gate.refuse(name, actor, reason)
         raise IpmiWriteRefusedError(reason, **placeholders)
 
+    @staticmethod
+    def _read_duties(caps: Capabilities, commands: VendorCommandSet, gate: WriteGate) -> dict[str, int | None]:
+        """Each zone's duty (%) read back, None where the BMC has no read or refuses it."""
+        duties: dict[str, int | None] = {}
+        for zone in caps.zones:
+            zone_read = commands.read_zone_duty(zone)
+            value = gate.read(zone_read) if zone_read is not None else None
+            duties[zone.key] = value if isinstance(value, int) else None
+        return duties
+
     def _take_control(self) -> None:
-        """Before Zephyr's first fan write: remember the current mode as the baseline, mark holding, save."""
+        """Before Zephyr's first fan write: remember the mode and zone duties as the baseline, mark holding, save."""
         if self.holding:
             return
-        commands, gate = self._parts()[1:]
+        caps, commands, gate = self._parts()
         read = commands.read_fan_mode()
         value = gate.read(read) if read is not None else None
         self.baseline = value if isinstance(value, FanMode) else None
+        self.baseline_duty = {
+            zone: duty for zone, duty in self._read_duties(caps, commands, gate).items() if duty is not None
+        }
         self.holding = True
         self._reverts = 0
         self._changed()
@@ -439,6 +451,7 @@ class FanController:
         changed = self.holding or self.baseline is not None
         self.holding = False
         self.baseline = None
+        self.baseline_duty = {}
         self._expected_mode = None
         self._expected_duty.clear()
         self._reverts = 0

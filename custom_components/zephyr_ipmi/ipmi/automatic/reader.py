@@ -46,7 +46,8 @@ class BmcReader:
 
     ``sensors``: the BMC's SDR sensors by key; ``fan_zone``: fan sensor key -> zone key; ``read_state``:
     the control layer's fan state read (zone duties in %); ``extra``: temperatures from elsewhere (e.g. Home
-    Assistant entities), by key, called once per tick.
+    Assistant entities), by key, called once per tick; ``baseline``: the duties (%) the BMC ran its zones at
+    before someone (a duty set by hand) took the fans, by zone key, empty when the BMC has them.
     """
 
     def __init__(
@@ -56,6 +57,8 @@ class BmcReader:
         fan_zone: Mapping[str, str],
         read_state: Callable[[], ZoneDuties],
         extra: Callable[[], Mapping[str, TemperatureInput]] = dict,
+        *,
+        baseline: Callable[[], Mapping[str, int]] = dict,
     ) -> None:
         """Bind to the BMC; nothing is read before the first call."""
         self.client = client
@@ -63,6 +66,7 @@ class BmcReader:
         self.fan_zone = fan_zone
         self.read_state = read_state
         self.extra = extra
+        self.baseline = baseline
         self._lower_critical: dict[str, float | None] | None = None
 
     def __call__(self, settings: AutomaticSettings, state: EngineState) -> TickInputs:
@@ -91,7 +95,8 @@ class BmcReader:
         return TickInputs(
             temperatures=temps,
             fans=fan_inputs,
-            bmc_duty={} if state.holding else dict(duties),
+            # A zone set by hand (Full mode runs the others at 100 %) keeps the duty the BMC gave it before.
+            bmc_duty={} if state.holding else {**duties, **self.baseline()},
             reverted=reverted,
         )
 
