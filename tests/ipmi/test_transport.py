@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pyghmi.ipmi.private import session as pyghmi_session
 
 from bmcsim import Simulator
-from custom_components.zephyr_ipmi.ipmi import BmcClient, BmcSnapshot, IpmiConnectionError
+from custom_components.zephyr_ipmi.ipmi import BmcClient, BmcSnapshot, IpmiCompletionCodeError, IpmiConnectionError
 from custom_components.zephyr_ipmi.ipmi import session as session_module
 from custom_components.zephyr_ipmi.ipmi.models import SdrSensor
 from custom_components.zephyr_ipmi.ipmi.session import CallingThreadTransport, LanplusSession
@@ -367,8 +367,7 @@ def test_the_window_opens_again_after_32_batches_one_at_a_time(bmc_sim_factory: 
         client.poll()
         sensors = client.sensors()[:16]
         session = _session(client)
-        sim.control.set_completion_code(*SENSOR_READING, 0xC0, data_prefix=bytes((sensors[1].number,)), count=1)
-        client._connection.request_many(_readings(sensors))
+        _one_at_a_time(sim, client, sensors)
         assert session.window == 1
         windows = []
         for _ in range(32 + 3):
@@ -379,6 +378,30 @@ def test_the_window_opens_again_after_32_batches_one_at_a_time(bmc_sim_factory: 
         assert windows == [(1, 1)] * 31 + [(1, 1), (1, 2), (2, 4), (4, 8)]
     finally:
         client.close()
+
+
+def _one_at_a_time(sim: Simulator, client: BmcClient, sensors: list[SdrSensor]) -> None:
+    """A busy answer (C0h) in one windowed batch of ``sensors``' readings: the next batches go one at a time."""
+    sim.control.set_completion_code(*SENSOR_READING, 0xC0, data_prefix=bytes((sensors[1].number,)), count=1)
+    client._connection.request_many(_readings(sensors))
+    assert _session(client).window == 1
+
+
+def _batch_started(
+    pool: ThreadPoolExecutor, sim: Simulator, client: BmcClient, sensors: list[SdrSensor], since: int
+) -> tuple[Future[list[bytes | IpmiCompletionCodeError]], int]:
+    """Send a batch of ``sensors``' readings from ``pool``; return it once the BMC got 2 of them, and how many it got.
+
+    Bounded: at most 200 looks 20 ms apart (16 readings from a BMC answering 150 ms late take about 2.4 s).
+    """
+    batch = pool.submit(client._connection.request_many, _readings(sensors))
+    seen = 0
+    for _ in range(200):
+        seen = len(sim.control.request_log(since=since, netfn=SENSOR_READING[0], cmd=SENSOR_READING[1]))
+        if seen >= 2:
+            break
+        time.sleep(0.02)
+    return batch, seen
 
 
 def test_a_single_request_waits_for_the_request_on_the_wire_not_for_the_rest_of_a_batch(
@@ -394,18 +417,12 @@ def test_a_single_request_waits_for_the_request_on_the_wire_not_for_the_rest_of_
     try:
         client.poll()
         sensors = client.sensors()[:16]
-        sim.control.set_completion_code(*SENSOR_READING, 0xC0, data_prefix=bytes((sensors[1].number,)), count=1)
-        client._connection.request_many(_readings(sensors))
+        _one_at_a_time(sim, client, sensors)
         assert _session(client).window == 1  # the next batch goes one request at a time
         sim.control.set_fault(latency_ms=150)
         since = sim.control.last_seq()
         with ThreadPoolExecutor(1) as pool:
-            batch = pool.submit(client._connection.request_many, _readings(sensors))
-            for _ in range(200):  # bounded: 16 readings take about 2.4 s
-                seen = len(sim.control.request_log(since=since, netfn=SENSOR_READING[0], cmd=SENSOR_READING[1]))
-                if seen >= 2:
-                    break
-                time.sleep(0.02)
+            batch, seen = _batch_started(pool, sim, client, sensors, since)
             assert 2 <= seen < len(sensors)
             assert client.request(0x06, 0x01)  # Get Device ID, in the place of a write
             answers = batch.result(timeout=30)
@@ -433,18 +450,12 @@ def test_a_control_loops_readings_go_between_the_requests_of_a_polls_batch(bmc_s
         sensors = client.sensors()
         batch_sensors, read_sensors = sensors[:16], sensors[16:18]
         assert len(read_sensors) == 2
-        sim.control.set_completion_code(*SENSOR_READING, 0xC0, data_prefix=bytes((sensors[1].number,)), count=1)
-        client._connection.request_many(_readings(batch_sensors))
+        _one_at_a_time(sim, client, batch_sensors)
         assert _session(client).window == 1  # the next batch goes one request at a time
         sim.control.set_fault(latency_ms=150)
         since = sim.control.last_seq()
         with ThreadPoolExecutor(1) as pool:
-            batch = pool.submit(client._connection.request_many, _readings(batch_sensors))
-            for _ in range(200):  # bounded: 16 readings take about 2.4 s
-                seen = len(sim.control.request_log(since=since, netfn=SENSOR_READING[0], cmd=SENSOR_READING[1]))
-                if seen >= 2:
-                    break
-                time.sleep(0.02)
+            batch, seen = _batch_started(pool, sim, client, batch_sensors, since)
             assert 2 <= seen < len(batch_sensors)
             read = client.read([sensor.key for sensor in read_sensors])
             answers = batch.result(timeout=30)
@@ -500,8 +511,7 @@ def test_a_single_requests_retransmission_during_a_batch_does_not_keep_the_windo
         client.poll()
         sensors = client.sensors()[:16]
         session = _session(client)
-        sim.control.set_completion_code(*SENSOR_READING, 0xC0, data_prefix=bytes((sensors[1].number,)), count=1)
-        client._connection.request_many(_readings(sensors))
+        _one_at_a_time(sim, client, sensors)
         for _ in range(32):
             assert session.window == 1
             client._connection.request_many(_readings(sensors))
@@ -514,12 +524,7 @@ def test_a_single_requests_retransmission_during_a_batch_does_not_keep_the_windo
         transport._socket = tap  # type: ignore[assignment]
         try:
             with ThreadPoolExecutor(1) as pool:
-                batch = pool.submit(client._connection.request_many, _readings(sensors))
-                for _ in range(200):  # bounded: 16 readings take about 0.8 s
-                    seen = len(sim.control.request_log(since=since, netfn=SENSOR_READING[0], cmd=SENSOR_READING[1]))
-                    if seen >= 2:
-                        break
-                    time.sleep(0.02)
+                batch, _seen = _batch_started(pool, sim, client, sensors, since)
                 assert client.request(0x06, 0x01)
                 answers = batch.result(timeout=30)
         finally:
